@@ -1,0 +1,34 @@
+// Command frontend is the ohlcv.build.yaml BuildKit frontend. Run by
+// BuildKit (the image's entrypoint), it serves the gateway API; `frontend
+// build ...` runs the same frontend in-process against BUILDKIT_HOST, with
+// no image to push, for a fast development loop.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/moby/buildkit/frontend/gateway/grpcclient"
+	"github.com/moby/buildkit/util/appcontext"
+
+	"github.com/ohlcv-rag/ohlcv-build/frontend"
+)
+
+// version is set at link time (-X main.version=...).
+var version = "dev"
+
+func main() {
+	var err error
+	switch {
+	case len(os.Args) > 1 && (os.Args[1] == "-version" || os.Args[1] == "--version"):
+		fmt.Println("ohlcv-build frontend", version)
+	case len(os.Args) > 1 && os.Args[1] == "build":
+		err = runBuild(appcontext.Context(), os.Args[2:])
+	default:
+		err = grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

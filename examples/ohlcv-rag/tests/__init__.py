@@ -1,0 +1,1 @@
+"""Unit tests for ohlcv-rag (unittest-style; pytest collects them too)."""

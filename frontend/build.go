@@ -1,0 +1,109 @@
+// Package frontend is the BuildKit gateway glue of the ohlcv.build.yaml
+// frontend: it reads the spec and the build's options through dockerui,
+// compiles the spec with llbgraph once per platform, solves it, and answers
+// the --call subrequests. All compiling is in llbgraph; this package only
+// talks to the gateway.
+package frontend
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// Language names the spec's language in source maps, as GitHub Linguist does.
+const Language = "YAML"
+
+// Build is the frontend: a gateway BuildFunc. It reads the spec named by the
+// filename option (default ohlcv.build.yaml), handles --call subrequests,
+// and otherwise builds the target for every requested platform, returning
+// the result with its image config.
+func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err error) {
+	c = newClient(c)
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bc.ReadEntrypoint(ctx, Language)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		err = withSpecSource(err, src.SourceMap)
+	}()
+	s, err := spec.Load(src.Filename, src.Data)
+	if err != nil {
+		return nil, err
+	}
+	if res, ok, err := bc.HandleSubrequest(ctx, subrequests(s, bc)); err != nil || ok {
+		return res, err
+	}
+	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
+		res, err := llbgraph.Compile(ctx, s, compileOpt(bc, src.SourceMap, platform))
+		if err != nil {
+			return nil, err
+		}
+		def, err := res.State.Marshal(ctx, llb.WithCaps(c.BuildOpts().LLBCaps))
+		if err != nil {
+			return nil, fmt.Errorf("marshalling the LLB of %s: %w", res.Target, err)
+		}
+		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), CacheImports: bc.CacheImports})
+		if err != nil {
+			return nil, err
+		}
+		ref, err := r.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: res.BaseImage}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+// compileOpt maps the build's options, as dockerui parsed them, to the
+// compiler's, with hooks that call the gateway.
+func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platform) llbgraph.Opt {
+	return llbgraph.Opt{
+		Target:             bc.Target,
+		TargetPlatform:     platform,
+		BuildPlatform:      bc.BuildPlatforms[0],
+		MultiPlatform:      bc.MultiPlatformRequested,
+		BuildArgs:          bc.BuildArgs,
+		NoCache:            bc.IsNoCache,
+		ImageResolveMode:   bc.ImageResolveMode,
+		CacheIDNamespace:   bc.CacheIDNamespace,
+		Labels:             bc.Labels,
+		SourceMap:          sm,
+		ResolveImageConfig: bc.GatewayClient().ResolveImageConfig,
+		NamedContext: func(name string, p ocispecs.Platform) (func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error), error) {
+			nc, err := bc.NamedContext(name, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
+			if err != nil || nc == nil {
+				return nil, err
+			}
+			return nc.Load, nil
+		},
+		MainContext: func(ctx context.Context, excludes, followPaths []string) (*llb.State, error) {
+			ignore, err := bc.DockerIgnorePatterns(ctx)
+			if err != nil {
+				return nil, err
+			}
+			// A later ExcludePatterns replaces dockerui's, so pass both.
+			opts := []llb.LocalOption{llb.ExcludePatterns(append(ignore, excludes...))}
+			if len(followPaths) > 0 {
+				opts = append(opts, llb.FollowPaths(followPaths))
+			}
+			return bc.MainContext(ctx, opts...)
+		},
+	}
+}

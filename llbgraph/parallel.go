@@ -1,0 +1,40 @@
+package llbgraph
+
+import (
+	"fmt"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// parallel compiles a parallel group: each branch runs on the state before
+// the group, and the result merges that state with each branch's diff
+// against it, in list order, so a later branch wins a conflict. The solver
+// runs the branches concurrently and caches each on its own: changing one
+// branch re-runs only that branch.
+func (b *stageBuild) parallel(s *spec.Step) error {
+	base := b.state
+	parts := make([]llb.State, 0, len(s.Parallel)+1)
+	parts = append(parts, base)
+	histories := make([]string, 0, len(s.Parallel))
+	for i := range s.Parallel {
+		br := &s.Parallel[i]
+		label := fmt.Sprintf("parallel %d/%d", i+1, len(s.Parallel))
+		st, history, err := b.fsStep(base, br, b.name(label+" "+stepSummary(br)))
+		if err != nil {
+			return err
+		}
+		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), b.c.location(br.Node.Range)))
+		histories = append(histories, history)
+		if br.Kind() == "apt" {
+			b.aptReady = true
+		}
+	}
+	merged := llb.Merge(parts, llb.WithCustomName(b.name(fmt.Sprintf("parallel: merge %d branches", len(s.Parallel)))), b.c.location(s.Node.Range))
+	b.state = base.WithOutput(merged.Output())
+	for _, h := range histories {
+		b.history(h, true)
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package llbgraph
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client/llb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// sourceKind says what a source is.
+type sourceKind int
+
+const (
+	fromStage sourceKind = iota
+	fromContext
+	fromImage
+	fromScratch
+)
+
+// source is what a stage starts from, or what a copy or a mount reads:
+// another stage, a named context, an image or scratch. One source serves
+// every reference to the same name and platform.
+type source struct {
+	kind     sourceKind
+	name     string // as the spec names it, expanded
+	platform ocispecs.Platform
+	stage    *stagePlan
+	load     func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error)
+
+	// where it was first referenced, for errors and names
+	node spec.Node
+	key  string
+
+	// set by resolve
+	state llb.State
+	image *dockerspec.DockerOCIImage // nil for a context without a config
+	ref   string                     // an image pinned by digest
+}
+
+// stagePlan is a reachable stage and what it starts from.
+type stagePlan struct {
+	spec     *spec.Stage
+	base     *source
+	platform ocispecs.Platform
+	visiting bool
+	build    *stageBuild // set when compiled
+}
+
+// plan is the part of a compilation that needs no image: the target, the
+// stages it reaches in dependency order, and every source to resolve.
+type plan struct {
+	target  *stagePlan
+	order   []*stagePlan
+	stages  map[string]*stagePlan
+	sources map[string]*source
+	refs    map[any]*source // *spec.Copy and *spec.Mount to what they read
+
+	usesMain  bool
+	mainAll   bool // a step reads the whole main context
+	mainPaths []string
+	main      llb.State
+}
+
+// TargetName returns the stage a build of target builds: target itself, the
+// spec's default, or its last stage.
+func TargetName(s *spec.Spec, target string) (string, error) {
+	if target == "" {
+		target = s.Default
+	}
+	if target == "" && len(s.Stages) > 0 {
+		target = s.Stages[len(s.Stages)-1].Name
+	}
+	if s.Stages.Get(target) == nil {
+		return "", &spec.Error{Filename: s.Filename, Msg: fmt.Sprintf("target %q is not a stage%s; stages: %s", target, suggestName(target, s.Stages.Names()), strings.Join(s.Stages.Names(), ", "))}
+	}
+	return target, nil
+}
+
+func (c *compiler) plan() (*plan, error) {
+	name, err := TargetName(c.spec, c.opt.Target)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{stages: map[string]*stagePlan{}, sources: map[string]*source{}, refs: map[any]*source{}}
+	target, err := c.visit(p, c.spec.Stages.Get(name), nil)
+	if err != nil {
+		return nil, err
+	}
+	p.target = target
+	return p, nil
+}
+
+// visit plans st and, first, every stage it reads, depth first, so that
+// p.order lists dependencies before the stages that need them. stack holds
+// the stages being visited, to name a cycle.
+func (c *compiler) visit(p *plan, st *spec.Stage, stack []string) (*stagePlan, error) {
+	if sp, ok := p.stages[st.Name]; ok {
+		if sp.visiting {
+			return nil, nil // the caller reports the cycle where it has the position
+		}
+		return sp, nil
+	}
+	sp := &stagePlan{spec: st, visiting: true, platform: c.target}
+	p.stages[st.Name] = sp
+	stack = append(stack, st.Name)
+	sc := scope{c: c}
+
+	if st.Node.Has("platform") {
+		pl, err := sc.expand(st.Node, "platform", st.Platform)
+		if err != nil {
+			return nil, err
+		}
+		parsed, err := platforms.Parse(pl)
+		if err != nil {
+			return nil, st.Node.Errorf(c.spec.Filename, "platform", "invalid platform %q: %v", pl, err)
+		}
+		sp.platform = platforms.Normalize(parsed)
+	}
+	from, err := sc.expand(st.Node, "from", st.From)
+	if err != nil {
+		return nil, err
+	}
+	base, err := c.source(p, st.Node, "from", from, sp.platform, stack)
+	if err != nil {
+		return nil, err
+	}
+	sp.base = base
+	if base.kind == fromStage {
+		if st.Node.Has("platform") && !platforms.Only(base.stage.platform).Match(sp.platform) {
+			return nil, st.Node.Errorf(c.spec.Filename, "platform", "stage %q builds from stage %q, so it has that stage's platform (%s); set platform there", st.Name, base.stage.spec.Name, platforms.Format(base.stage.platform))
+		}
+		sp.platform = base.stage.platform
+	}
+	if err := c.visitSteps(p, sp, st.Steps, stack); err != nil {
+		return nil, err
+	}
+	sp.visiting = false
+	p.order = append(p.order, sp)
+	return sp, nil
+}
+
+// visitSteps plans what the steps read: copy and mount sources, and the
+// main context's paths.
+func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack []string) error {
+	sc := scope{c: c}
+	for i := range steps {
+		step := &steps[i]
+		if err := c.visitSteps(p, sp, step.Parallel, stack); err != nil {
+			return err
+		}
+		if cp := step.Copy; cp != nil {
+			if cp.Node.Has("from") {
+				from, err := sc.expand(cp.Node, "from", cp.From)
+				if err != nil {
+					return err
+				}
+				src, err := c.source(p, cp.Node, "from", from, sp.platform, stack)
+				if err != nil {
+					return err
+				}
+				p.refs[cp] = src
+			} else {
+				p.readMain(sc, cp.Src)
+			}
+		}
+		for j := range step.Mounts {
+			m := &step.Mounts[j]
+			if m.Type != "bind" && m.Type != "cache" {
+				continue
+			}
+			if m.Node.Has("from") {
+				from, err := sc.expand(m.Node, "from", m.From)
+				if err != nil {
+					return err
+				}
+				src, err := c.source(p, m.Node, "from", from, sp.platform, stack)
+				if err != nil {
+					return err
+				}
+				p.refs[m] = src
+			} else if m.Type == "bind" {
+				src := m.Source
+				if src == "" {
+					src = "/"
+				}
+				p.readMain(sc, []string{src})
+			}
+		}
+	}
+	return nil
+}
+
+// readMain records main-context paths that a step reads, so that only they
+// are sent. A path that needs the stage env to expand, or the root, makes
+// the whole context be sent.
+func (p *plan) readMain(sc scope, srcs []string) {
+	p.usesMain = true
+	for _, src := range srcs {
+		if strings.Contains(src, "$") {
+			v, err := sc.expand(spec.Node{}, "", src)
+			if err != nil {
+				p.mainAll = true
+				continue
+			}
+			src = v
+		}
+		if parent, _, ok := strings.Cut(src, "/./"); ok {
+			src = parent // copy --parents: everything under the pivot
+		}
+		src = strings.TrimPrefix(path.Join("/", src), "/")
+		if src == "" || src == "." {
+			p.mainAll = true
+			continue
+		}
+		if !slices.Contains(p.mainPaths, src) {
+			p.mainPaths = append(p.mainPaths, src)
+		}
+	}
+}
+
+// source finds what name refers to, in the Dockerfile frontend's order: a
+// named context of that name, a stage, scratch, or an image.
+func (c *compiler) source(p *plan, n spec.Node, key, name string, pl ocispecs.Platform, stack []string) (*source, error) {
+	if c.opt.NamedContext != nil && validRef(name) {
+		id := "context:" + name + "@" + platforms.FormatAll(pl)
+		if s, ok := p.sources[id]; ok {
+			return s, nil
+		}
+		load, err := c.opt.NamedContext(name, pl)
+		if err != nil {
+			return nil, withErr(n.Errorf(c.spec.Filename, key, "named context %q", name), err)
+		}
+		if load != nil {
+			s := &source{kind: fromContext, name: name, platform: pl, load: load, node: n, key: key}
+			p.sources[id] = s
+			return s, nil
+		}
+	}
+	if st := c.spec.Stages.Get(name); st != nil {
+		if i := slices.Index(stack, name); i >= 0 {
+			cycle := append(slices.Clone(stack[i:]), name)
+			return nil, n.Errorf(c.spec.Filename, key, "stages form a cycle: %s", strings.Join(cycle, " -> "))
+		}
+		sp, err := c.visit(p, st, stack)
+		if err != nil {
+			return nil, err
+		}
+		return &source{kind: fromStage, name: name, stage: sp, node: n, key: key}, nil
+	}
+	if name == "scratch" {
+		return &source{kind: fromScratch, name: name, platform: pl, state: llb.Scratch().Platform(pl), node: n, key: key}, nil
+	}
+	named, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, n.Errorf(c.spec.Filename, key, "%q names no stage and is not a valid image reference%s", name, suggestName(name, c.spec.Stages.Names()))
+	}
+	ref := reference.TagNameOnly(named).String()
+	id := "image:" + ref + "@" + platforms.FormatAll(pl)
+	if s, ok := p.sources[id]; ok {
+		return s, nil
+	}
+	s := &source{kind: fromImage, name: name, platform: pl, ref: ref, node: n, key: key}
+	p.sources[id] = s
+	return s, nil
+}
+
+func validRef(name string) bool {
+	_, err := reference.ParseNormalizedNamed(name)
+	return err == nil
+}

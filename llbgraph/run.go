@@ -1,0 +1,90 @@
+package llbgraph
+
+import (
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// command is what a run-like step executes: its arguments, the script the
+// shell sees (to find the args it mentions), the mounts and environment a
+// preset adds, and its line in the image history.
+type command struct {
+	args    []string
+	script  string
+	mounts  []llb.RunOption
+	env     []string
+	history string
+}
+
+// run compiles a run or a preset on base.
+func (b *stageBuild) run(base llb.State, s *spec.Step, name string) (llb.State, string, error) {
+	var cmd command
+	var err error
+	if s.Kind() == "run" {
+		cmd = b.runCommand(s.Run)
+	} else if cmd, err = b.preset(s); err != nil {
+		return llb.State{}, "", err
+	}
+	sc := b.scope()
+	opts := []llb.RunOption{
+		llb.Args(cmd.args),
+		llb.WithCustomName(name),
+		b.c.location(s.Node.Range),
+	}
+	argEnv := sc.referencedArgs(cmd.script)
+	for _, kv := range append(argEnv, cmd.env...) {
+		k, v, _ := strings.Cut(kv, "=")
+		opts = append(opts, llb.AddEnv(k, v))
+	}
+	for _, e := range s.Env {
+		v, err := sc.expand(s.Node, "env", e.Value)
+		if err != nil {
+			return llb.State{}, "", err
+		}
+		opts = append(opts, llb.AddEnv(e.Name, v))
+	}
+	switch s.Network {
+	case "none":
+		opts = append(opts, llb.Network(pb.NetMode_NONE))
+	case "host":
+		opts = append(opts, llb.Network(pb.NetMode_HOST))
+	}
+	mounts, err := b.mounts(s)
+	if err != nil {
+		return llb.State{}, "", err
+	}
+	opts = append(opts, cmd.mounts...)
+	opts = append(opts, mounts...)
+	if b.noCache {
+		opts = append(opts, llb.IgnoreCache)
+	}
+	history := "RUN " + cmd.history
+	if len(argEnv) > 0 {
+		history = "RUN |" + strings.Join(argEnv, " ") + " " + cmd.history
+	}
+	return base.Run(opts...).Root(), history, nil
+}
+
+// runCommand is a run step's command: a string through the shell, a list
+// as-is. Neither is interpolated by the frontend; the shell expands $NAME
+// from the environment, which holds the args the script mentions.
+func (b *stageBuild) runCommand(c *spec.Command) command {
+	if c.IsExec {
+		return command{args: c.Exec, history: strings.Join(c.Exec, " ")}
+	}
+	args := shellCommand(&b.image, c.Shell)
+	return command{args: args, script: c.Shell, history: strings.Join(args, " ")}
+}
+
+// toolCommand runs tool with a preset's arguments: a string through the
+// shell (so it may use $NAME), a list as-is.
+func (b *stageBuild) toolCommand(tool string, c *spec.Command) command {
+	if c.IsExec {
+		return b.runCommand(&spec.Command{IsExec: true, Exec: append([]string{tool}, c.Exec...)})
+	}
+	return b.runCommand(&spec.Command{Shell: tool + " " + c.Shell})
+}

@@ -1,0 +1,428 @@
+//go:build integration
+
+// Package integration tests the frontend on a real buildkitd: the engine that
+// hack/engine-up.sh starts (make engine), in the three ways users run it, and
+// through the real docker buildx. With no engine the tests fail; they never
+// skip.
+package integration
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
+
+	"github.com/ohlcv-rag/ohlcv-build/frontend"
+)
+
+// env is the engine's env file, written by hack/engine-up.sh.
+var env = sync.OnceValues(func() (map[string]string, error) {
+	path := os.Getenv("OHLCV_ENGINE_ENV")
+	if path == "" {
+		path = filepath.Join(repoRoot(), ".engine", "env")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("no engine: %w; start it with `make engine` (hack/engine-up.sh)", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok && !strings.HasPrefix(k, "#") {
+			out[strings.TrimPrefix(k, "export ")] = strings.Trim(v, `"'`)
+		}
+	}
+	for _, k := range []string{"BUILDKIT_HOST", "REGISTRY", "FRONTEND_IMAGE", "BUILDX_BUILDER"} {
+		if out[k] == "" {
+			return nil, fmt.Errorf("%s sets no %s", path, k)
+		}
+	}
+	return out, sc.Err()
+})
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	return filepath.Join(wd, "..", "..")
+}
+
+func engineEnv(t *testing.T, key string) string {
+	t.Helper()
+	e, err := env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e[key]
+}
+
+func newClient(t *testing.T) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.New(ctx, engineEnv(t, "BUILDKIT_HOST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListWorkers(ctx); err != nil {
+		t.Fatalf("the engine at %s does not answer: %v", engineEnv(t, "BUILDKIT_HOST"), err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// mode is one way users run the frontend.
+type mode string
+
+const (
+	inProcess mode = "in-process" // frontend.Build through client.Build, no image
+	gateway   mode = "gateway"    // the pushed image through gateway.v0
+	syntax    mode = "syntax"     // dockerfile.v0 forwarding on the # syntax= line
+)
+
+var modes = []mode{inProcess, gateway, syntax}
+
+func randomToken(t *testing.T) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// writeContext writes files into a new build context directory; the spec
+// goes to ohlcv.build.yaml with the frontend image on its syntax line.
+func writeContext(t *testing.T, specYAML string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	all := maps.Clone(files)
+	if all == nil {
+		all = map[string]string{}
+	}
+	all["ohlcv.build.yaml"] = "# syntax=" + engineEnv(t, "FRONTEND_IMAGE") + "\n" + specYAML
+	for name, content := range all {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// build is one build's inputs.
+type build struct {
+	dir      string
+	attrs    map[string]string
+	secrets  map[string][]byte
+	locals   map[string]string
+	attach   []session.Attachable
+	exporter string // "oci" (default), "local" or "" for none
+}
+
+// outcome is what a build produced and showed.
+type outcome struct {
+	err      error
+	oci      []byte // the exported OCI layout tar
+	local    string // the exported directory
+	progress *progress
+}
+
+func run(t *testing.T, m mode, b build) *outcome {
+	t.Helper()
+	c := newClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	locals := map[string]fsutil.FS{}
+	for name, dir := range map[string]string{"context": b.dir, "dockerfile": b.dir} {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locals[name] = fs
+	}
+	for name, dir := range b.locals {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locals[name] = fs
+	}
+	attrs := map[string]string{"filename": "ohlcv.build.yaml"}
+	maps.Copy(attrs, b.attrs)
+	attach := append([]session.Attachable{}, b.attach...)
+	if len(b.secrets) > 0 {
+		attach = append(attach, secretsprovider.FromMap(b.secrets))
+	}
+	out := &outcome{progress: &progress{vertices: map[string]*client.Vertex{}}}
+	opt := client.SolveOpt{LocalMounts: locals, FrontendAttrs: attrs, Session: attach}
+	var ociBuf bytes.Buffer
+	switch b.exporter {
+	case "", "oci":
+		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: map[string]string{"tar": "true"},
+			Output: func(map[string]string) (io.WriteCloser, error) { return nopCloser{&ociBuf}, nil }}}
+	case "local":
+		out.local = t.TempDir()
+		opt.Exports = []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: out.local}}
+	}
+	ch := make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	go func() {
+		out.progress.collect(ch)
+		close(done)
+	}()
+	switch m {
+	case inProcess:
+		_, out.err = c.Build(ctx, opt, "ohlcv-build-test", frontend.Build, ch)
+	case gateway:
+		opt.Frontend = "gateway.v0"
+		opt.FrontendAttrs["source"] = engineEnv(t, "FRONTEND_IMAGE")
+		_, out.err = c.Solve(ctx, nil, opt, ch)
+	case syntax:
+		opt.Frontend = "dockerfile.v0"
+		_, out.err = c.Solve(ctx, nil, opt, ch)
+	}
+	<-done
+	out.oci = ociBuf.Bytes()
+	return out
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// progress is everything the build showed: vertices and their logs.
+type progress struct {
+	mu       sync.Mutex
+	vertices map[string]*client.Vertex
+	order    []string
+	logs     bytes.Buffer
+}
+
+func (p *progress) collect(ch chan *client.SolveStatus) {
+	for st := range ch {
+		p.mu.Lock()
+		for _, v := range st.Vertexes {
+			if _, ok := p.vertices[v.Digest.String()]; !ok {
+				p.order = append(p.order, v.Digest.String())
+			}
+			p.vertices[v.Digest.String()] = v
+		}
+		for _, l := range st.Logs {
+			p.logs.Write(l.Data)
+		}
+		for _, w := range st.Warnings {
+			p.logs.Write(w.Short)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// text is the whole progress stream as text: names, errors and logs.
+func (p *progress) text() string {
+	var b strings.Builder
+	for _, d := range p.order {
+		v := p.vertices[d]
+		fmt.Fprintf(&b, "%s cached=%v %s\n", v.Name, v.Cached, v.Error)
+	}
+	b.Write(p.logs.Bytes())
+	return b.String()
+}
+
+// ran returns the names of vertices that ran (were not cached) and whose
+// name contains substr.
+func (p *progress) ran(substr string) []string {
+	var out []string
+	for _, d := range p.order {
+		v := p.vertices[d]
+		if !v.Cached && v.Completed != nil && strings.Contains(v.Name, substr) {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+// named returns the names of all vertices whose name contains substr,
+// cached or not.
+func (p *progress) named(substr string) []string {
+	var out []string
+	for _, d := range p.order {
+		if v := p.vertices[d]; strings.Contains(v.Name, substr) {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+func (o *outcome) must(t *testing.T) *outcome {
+	t.Helper()
+	if o.err != nil {
+		t.Fatalf("build failed: %v\nprogress:\n%s", o.err, o.progress.text())
+	}
+	return o
+}
+
+// image is one platform's image of an OCI layout tar: its config and its
+// files, with the layers applied in order.
+type image struct {
+	platform string
+	config   dockerspec.DockerOCIImage
+	files    map[string]*file
+	blobs    [][]byte // every blob, decompressed, to search for leaks
+}
+
+type file struct {
+	mode     int64
+	uid, gid int
+	data     []byte
+	typeflag byte
+}
+
+// readOCI reads the images of an OCI layout tar, one per platform.
+func readOCI(t *testing.T, tarball []byte) []*image {
+	t.Helper()
+	blobs := map[string][]byte{}
+	var index ocispecs.Index
+	tr := tar.NewReader(bytes.NewReader(tarball))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dt, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name == "index.json" {
+			if err := json.Unmarshal(dt, &index); err != nil {
+				t.Fatal(err)
+			}
+		} else if strings.HasPrefix(h.Name, "blobs/sha256/") {
+			blobs["sha256:"+strings.TrimPrefix(h.Name, "blobs/sha256/")] = dt
+		}
+	}
+	var manifests []ocispecs.Descriptor
+	for _, d := range index.Manifests {
+		if d.MediaType == ocispecs.MediaTypeImageIndex {
+			var inner ocispecs.Index
+			if err := json.Unmarshal(blobs[d.Digest.String()], &inner); err != nil {
+				t.Fatal(err)
+			}
+			manifests = append(manifests, inner.Manifests...)
+		} else {
+			manifests = append(manifests, d)
+		}
+	}
+	var out []*image
+	for _, md := range manifests {
+		var m ocispecs.Manifest
+		if err := json.Unmarshal(blobs[md.Digest.String()], &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.MediaType != ocispecs.MediaTypeImageConfig && !strings.Contains(m.Config.MediaType, "container.image") {
+			continue // attestation manifests
+		}
+		img := &image{files: map[string]*file{}}
+		cfg := blobs[m.Config.Digest.String()]
+		img.blobs = append(img.blobs, cfg, blobs[md.Digest.String()])
+		if err := json.Unmarshal(cfg, &img.config); err != nil {
+			t.Fatal(err)
+		}
+		img.platform = img.config.OS + "/" + img.config.Architecture
+		for _, l := range m.Layers {
+			layer := blobs[l.Digest.String()]
+			if strings.Contains(l.MediaType, "gzip") {
+				zr, err := gzip.NewReader(bytes.NewReader(layer))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if layer, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			img.blobs = append(img.blobs, layer)
+			img.apply(t, layer)
+		}
+		out = append(out, img)
+	}
+	return out
+}
+
+func (img *image) apply(t *testing.T, layer []byte) {
+	tr := tar.NewReader(bytes.NewReader(layer))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "/" + strings.TrimPrefix(filepath.Clean("/"+h.Name), "/")
+		base := filepath.Base(name)
+		if strings.HasPrefix(base, ".wh.") {
+			gone := filepath.Join(filepath.Dir(name), strings.TrimPrefix(base, ".wh."))
+			for p := range img.files {
+				if p == gone || strings.HasPrefix(p, gone+"/") {
+					delete(img.files, p)
+				}
+			}
+			continue
+		}
+		dt, _ := io.ReadAll(tr)
+		img.files[name] = &file{mode: h.Mode & 0o7777, uid: h.Uid, gid: h.Gid, data: dt, typeflag: h.Typeflag}
+	}
+}
+
+func (img *image) read(t *testing.T, path string) string {
+	t.Helper()
+	f, ok := img.files[path]
+	if !ok {
+		t.Fatalf("%s: no %s in the image", img.platform, path)
+	}
+	return string(f.data)
+}
+
+// contains reports whether any blob of the image holds s.
+func (img *image) contains(s string) bool {
+	for _, b := range img.blobs {
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+func singleImage(t *testing.T, o *outcome) *image {
+	t.Helper()
+	imgs := readOCI(t, o.oci)
+	if len(imgs) != 1 {
+		t.Fatalf("want one image, got %d", len(imgs))
+	}
+	return imgs[0]
+}
