@@ -14,7 +14,7 @@ fi
 # buildkitd first: it may still be talking to the registry.
 stop_pid buildkitd 30
 stop_pid registry 10
-rm -f "$ENV_FILE" "$BUILDKIT_SOCK"
+rm -f "$ENV_FILE" "$BUILDKIT_SOCK" "$STATE/buildkitd-debug.sock"
 if findmnt -rn -o TARGET | grep -q "^$STATE/buildkitd/"; then
   log "WARNING: mounts left under $STATE/buildkitd (buildkitd was killed?)"
 fi

@@ -479,3 +479,50 @@ stages:
 		t.Errorf("the target stage runs on %v", p)
 	}
 }
+
+// Every apt branch of a group runs on the state before it, so each one
+// replaces docker-clean; the step after the group does not.
+func TestParallelAptBranchesEachKeepTheirCache(t *testing.T) {
+	g := marshal(t, compile(t, loadSpec(t, `version: 1
+stages:
+  s:
+    from: python:3.11-slim
+    steps:
+      - parallel:
+          - apt: [black]
+          - apt: [flake8]
+      - apt: [curl]
+`), testOpt("")).State)
+	for _, name := range []string{"apt: black", "apt: flake8"} {
+		if _, op := g.one(t, name); !strings.Contains(op.GetExec().Meta.Args[2], "docker-clean") {
+			t.Errorf("%s does not replace docker-clean", name)
+		}
+	}
+	if _, op := g.one(t, "apt: curl"); strings.Contains(op.GetExec().Meta.Args[2], "docker-clean") {
+		t.Errorf("the apt after the group replaces docker-clean again")
+	}
+}
+
+func TestExposeRangeAndPresetEnvDefaults(t *testing.T) {
+	s := loadSpec(t, `version: 1
+stages:
+  s:
+    from: python:3.11-slim
+    env: {UV_LINK_MODE: hardlink}
+    steps:
+      - uv: sync
+    image:
+      expose: ["8000-8002/udp", "9000"]
+`)
+	res := compile(t, s, testOpt(""))
+	for _, p := range []string{"8000/udp", "8001/udp", "8002/udp", "9000/tcp"} {
+		if _, ok := res.Image.Config.ExposedPorts[p]; !ok {
+			t.Errorf("%s not exposed: %v", p, res.Image.Config.ExposedPorts)
+		}
+	}
+	_, op := marshal(t, res.State).one(t, "uv: sync")
+	env := op.GetExec().Meta.Env
+	if !slices.Contains(env, "UV_LINK_MODE=hardlink") || slices.Contains(env, "UV_LINK_MODE=copy") || !slices.Contains(env, "UV_CACHE_DIR=/root/.cache/uv") {
+		t.Errorf("the stage env must win over a preset's default: %v", env)
+	}
+}

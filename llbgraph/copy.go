@@ -28,6 +28,7 @@ func (b *stageBuild) copy(base llb.State, s *spec.Step, name string) (llb.State,
 	if len(srcs) > 1 && !strings.HasSuffix(dst, "/") {
 		return llb.State{}, "", n.Errorf(b.c.spec.Filename, "dst", "with more than one src, dst must be a directory ending in /: %q", dst+"/")
 	}
+	written := dst // for the history line, as the user wrote it
 	if !path.IsAbs(dst) {
 		slash := strings.HasSuffix(dst, "/")
 		dst = path.Join("/", b.image.Config.WorkingDir, dst)
@@ -112,8 +113,8 @@ func (b *stageBuild) copy(base llb.State, s *spec.Step, name string) (llb.State,
 			action = action.Copy(from, src, dst, all...)
 		}
 	}
-	history = append(history, cp.Src...)
-	history = append(history, cp.Dst)
+	history = append(history, srcs...)
+	history = append(history, written)
 
 	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(name), b.c.location(s.Node.Range)}
 	if b.noCache {

@@ -3,11 +3,11 @@ package llbgraph
 import (
 	"context"
 	"fmt"
-	"time"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )

@@ -27,6 +27,7 @@ var stubImages = map[string]dockerspec.DockerOCIImage{
 	"docker.io/library/busybox:latest":       stubImage([]string{"PATH=/bin"}, "", []string{"sh"}),
 	"docker.io/library/golang:1.26":          stubImage([]string{"PATH=/go/bin:/usr/local/go/bin:/usr/bin:/bin", "GOPATH=/go"}, "/go", []string{"bash"}),
 	"docker.io/library/debian:bookworm-slim": stubImage([]string{"PATH=/usr/bin:/bin"}, "", []string{"bash"}),
+	"ghcr.io/astral-sh/uv:0.5.11":            stubImage([]string{"PATH=/"}, "", []string{"/uv"}),
 }
 
 func stubImage(env []string, wd string, cmd []string) dockerspec.DockerOCIImage {
@@ -197,4 +198,11 @@ func (g *graph) dependsOn(a, b digest.Digest) bool {
 		}
 	}
 	return false
+}
+
+// resolverFunc adapts a function to llb.ImageMetaResolver.
+type resolverFunc func(context.Context, string, sourceresolver.Opt) (string, digest.Digest, []byte, error)
+
+func (f resolverFunc) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	return f(ctx, ref, opt)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,10 +131,13 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 			cfg.ExposedPorts = map[string]struct{}{}
 		}
 		for _, p := range ports {
-			if !strings.Contains(p, "/") {
-				p += "/tcp"
+			exposed, err := expandPorts(p)
+			if err != nil {
+				return n.Errorf(b.c.spec.Filename, "expose", "%v", err)
 			}
-			cfg.ExposedPorts[p] = struct{}{}
+			for _, e := range exposed {
+				cfg.ExposedPorts[e] = struct{}{}
+			}
 		}
 		b.history("EXPOSE "+strings.Join(ports, " "), false)
 	}
@@ -222,4 +226,30 @@ func commandArgs(img *imageConfig, c *spec.Command) []string {
 		return slices.Clone(c.Exec)
 	}
 	return shellCommand(img, c.Shell)
+}
+
+// maxPortRange bounds how many ports one expose range may name.
+const maxPortRange = 1024
+
+// expandPorts turns port[-port][/proto] into one port/proto per port, as
+// Docker does with EXPOSE 8000-8010.
+func expandPorts(p string) ([]string, error) {
+	ports, proto, ok := strings.Cut(p, "/")
+	if !ok {
+		proto = "tcp"
+	}
+	lo, hi, isRange := strings.Cut(ports, "-")
+	if !isRange {
+		hi = lo
+	}
+	start, err1 := strconv.Atoi(lo)
+	end, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil || start < 1 || end > 65535 || start > end || end-start >= maxPortRange {
+		return nil, fmt.Errorf("%q is not a port or a port range of up to %d ports between 1 and 65535", p, maxPortRange)
+	}
+	out := make([]string, 0, end-start+1)
+	for port := start; port <= end; port++ {
+		out = append(out, strconv.Itoa(port)+"/"+proto)
+	}
+	return out, nil
 }

@@ -18,6 +18,7 @@ func (b *stageBuild) parallel(s *spec.Step) error {
 	parts := make([]llb.State, 0, len(s.Parallel)+1)
 	parts = append(parts, base)
 	histories := make([]string, 0, len(s.Parallel))
+	aptRan := false
 	for i := range s.Parallel {
 		br := &s.Parallel[i]
 		label := fmt.Sprintf("parallel %d/%d", i+1, len(s.Parallel))
@@ -27,10 +28,11 @@ func (b *stageBuild) parallel(s *spec.Step) error {
 		}
 		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), b.c.location(br.Node.Range)))
 		histories = append(histories, history)
-		if br.Kind() == "apt" {
-			b.aptReady = true
-		}
+		aptRan = aptRan || br.Kind() == "apt"
 	}
+	// Every branch runs on the state before the group, so each apt branch
+	// must replace docker-clean itself; after the merge it is gone.
+	b.aptReady = b.aptReady || aptRan
 	merged := llb.Merge(parts, llb.WithCustomName(b.name(fmt.Sprintf("parallel: merge %d branches", len(s.Parallel)))), b.c.location(s.Node.Range))
 	b.state = base.WithOutput(merged.Output())
 	for _, h := range histories {

@@ -121,7 +121,7 @@ func (c *compiler) visit(p *plan, st *spec.Stage, stack []string) (*stagePlan, e
 		}
 		parsed, err := platforms.Parse(pl)
 		if err != nil {
-			return nil, st.Node.Errorf(c.spec.Filename, "platform", "invalid platform %q: %v", pl, err)
+			return nil, withErr(st.Node.Errorf(c.spec.Filename, "platform", "invalid platform"), err)
 		}
 		sp.platform = platforms.Normalize(parsed)
 	}
@@ -169,7 +169,7 @@ func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack [
 				}
 				p.refs[cp] = src
 			} else {
-				p.readMain(sc, cp.Src)
+				p.readMain(cp.Src)
 			}
 		}
 		for j := range step.Mounts {
@@ -192,7 +192,7 @@ func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack [
 				if src == "" {
 					src = "/"
 				}
-				p.readMain(sc, []string{src})
+				p.readMain([]string{src})
 			}
 		}
 	}
@@ -200,18 +200,14 @@ func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack [
 }
 
 // readMain records main-context paths that a step reads, so that only they
-// are sent. A path that needs the stage env to expand, or the root, makes
-// the whole context be sent.
-func (p *plan) readMain(sc scope, srcs []string) {
+// are sent. A path with a variable (which the stage env may set, and the
+// plan does not know env) or the root makes the whole context be sent.
+func (p *plan) readMain(srcs []string) {
 	p.usesMain = true
 	for _, src := range srcs {
-		if strings.Contains(src, "$") {
-			v, err := sc.expand(spec.Node{}, "", src)
-			if err != nil {
-				p.mainAll = true
-				continue
-			}
-			src = v
+		if strings.ContainsAny(src, `$\`) {
+			p.mainAll = true
+			continue
 		}
 		if parent, _, ok := strings.Cut(src, "/./"); ok {
 			src = parent // copy --parents: everything under the pivot

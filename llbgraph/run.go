@@ -36,9 +36,15 @@ func (b *stageBuild) run(base llb.State, s *spec.Step, name string) (llb.State, 
 		b.c.location(s.Node.Range),
 	}
 	argEnv := sc.referencedArgs(cmd.script)
-	for _, kv := range append(argEnv, cmd.env...) {
+	for _, kv := range argEnv {
 		k, v, _ := strings.Cut(kv, "=")
 		opts = append(opts, llb.AddEnv(k, v))
+	}
+	for _, kv := range cmd.env {
+		// a preset's env is a default: the stage's own env wins
+		if k, v, _ := strings.Cut(kv, "="); !hasEnv(b.image.Config.Env, k) {
+			opts = append(opts, llb.AddEnv(k, v))
+		}
 	}
 	for _, e := range s.Env {
 		v, err := sc.expand(s.Node, "env", e.Value)
@@ -87,4 +93,9 @@ func (b *stageBuild) toolCommand(tool string, c *spec.Command) command {
 		return b.runCommand(&spec.Command{IsExec: true, Exec: append([]string{tool}, c.Exec...)})
 	}
 	return b.runCommand(&spec.Command{Shell: tool + " " + c.Shell})
+}
+
+func hasEnv(env []string, name string) bool {
+	_, ok := lookupEnv(env, name)
+	return ok
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
+	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/appcontext"
 
 	"github.com/ohlcv-rag/ohlcv-build/frontend"
@@ -28,6 +29,9 @@ func main() {
 		err = grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build)
 	}
 	if err != nil {
+		for _, s := range errdefs.Sources(err) {
+			s.Print(os.Stderr) // the spec's lines, as buildctl shows them
+		}
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}

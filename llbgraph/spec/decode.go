@@ -296,11 +296,21 @@ func fieldsOf(t reflect.Type) *fieldInfo {
 }
 
 func (d *decoder) decodeStruct(path string, n ast.Node, v reflect.Value, depth int) {
+	fi := fieldsOf(v.Type())
+	if _, isStep := v.Addr().Interface().(*Step); isStep {
+		if str, ok := n.(*ast.StringNode); ok {
+			d.errorf(path, n, "want a step (a mapping), got the string %q: write `- run: %s`", truncate(str.Value, 40), truncate(str.Value, 40))
+			v.Field(fi.node).Set(reflect.ValueOf(Node{Path: path, Range: nodeRange(n), invalid: true}))
+			return
+		}
+	}
 	entries, ok := d.mapping(path, n)
 	if !ok {
+		if fi.node >= 0 { // reported; the validator leaves it alone
+			v.Field(fi.node).Set(reflect.ValueOf(Node{Path: path, Range: nodeRange(n), invalid: true}))
+		}
 		return
 	}
-	fi := fieldsOf(v.Type())
 	node := Node{Path: path, Range: nodeRange(n), fields: make(map[string]Range, len(entries))}
 	for _, e := range entries {
 		sub := joinPath(path, e.key)

@@ -111,7 +111,7 @@ func (l *errorList) err() error {
 		return comparePos(errPos(a), errPos(b))
 	})
 	if l.dropped > 0 {
-		errs = append(errs[:len(errs):len(errs)], fmt.Errorf("and %d more problems", l.dropped))
+		errs = append(errs[:len(errs):len(errs)], fmt.Errorf("and more problems: fix these first"))
 	}
 	return errors.Join(errs...)
 }

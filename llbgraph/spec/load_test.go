@@ -204,7 +204,9 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// A billion-laughs spec is refused quickly and with bounded memory.
+// A billion-laughs spec is refused quickly and with bounded memory. Here
+// the types stop it (a list of lists is no step); TestAliasExpansionBudget
+// builds one the types allow, which the node budget stops.
 func TestAliasBombIsRefused(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("version: 1\nx-0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")

@@ -189,7 +189,7 @@ type Image struct {
 	// Cmd is the image's default arguments, in the same forms. An empty
 	// list clears it.
 	Cmd *Command `yaml:"cmd"`
-	// Expose lists ports, port[/tcp|/udp].
+	// Expose lists ports and port ranges: port[-port][/tcp|/udp|/sctp].
 	Expose []string `yaml:"expose"`
 	// Labels are added to the image's labels.
 	Labels Vars `yaml:"labels"`

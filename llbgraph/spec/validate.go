@@ -100,6 +100,9 @@ func (v *validator) args(s *Spec) {
 
 func (v *validator) stage(st *Stage) {
 	n := st.Node
+	if n.invalid {
+		return // the decoder reported it
+	}
 	if !stageNameRe.MatchString(st.Name) || st.Name == "scratch" {
 		v.errs.add(newError(v.filename, n.Path, n.Range, "%q is not a valid stage name: use lowercase letters, digits, '.', '_' and '-', and not \"scratch\"", st.Name))
 	}
@@ -167,6 +170,9 @@ func (s *Step) kinds() []string {
 
 func (v *validator) step(s *Step, inParallel bool) {
 	n := s.Node
+	if n.invalid {
+		return // the decoder reported it
+	}
 	kinds := s.kinds()
 	switch {
 	case len(kinds) == 0:
@@ -245,6 +251,9 @@ func (v *validator) step(s *Step, inParallel bool) {
 
 func (v *validator) mount(m *Mount) {
 	n := m.Node
+	if n.invalid {
+		return // the decoder reported it
+	}
 	if !n.Has("type") {
 		v.errorf(n, "type", "a mount needs a type: %s", oneOf(MountTypes))
 		return
@@ -298,6 +307,9 @@ func (v *validator) mount(m *Mount) {
 
 func (v *validator) copy(c *Copy) {
 	n := c.Node
+	if n.invalid {
+		return // the decoder reported it
+	}
 	switch {
 	case !n.Has("src"):
 		v.errorf(n, "src", "copy needs src: a path or a list of paths")
@@ -332,6 +344,9 @@ func (v *validator) copy(c *Copy) {
 
 func (v *validator) image(im *Image) {
 	n := im.Node
+	if n.invalid {
+		return // the decoder reported it
+	}
 	for _, p := range im.Expose {
 		if !strings.Contains(p, "$") && !portRe.MatchString(p) {
 			v.errorf(n, "expose", "%q is not a port: want port[/tcp|/udp|/sctp], such as 8000/tcp", p)
@@ -343,7 +358,7 @@ func (v *validator) image(im *Image) {
 		}
 	}
 	v.nonEmpty(n, "stopsignal", im.Stopsignal)
-	if hc := im.Healthcheck; hc != nil {
+	if hc := im.Healthcheck; hc != nil && !hc.Node.invalid {
 		if _, err := HealthcheckTest(hc.Test); err != nil {
 			v.errorf(hc.Node, "test", "%v", err)
 		}

@@ -25,8 +25,9 @@ type Node struct {
 	// Range is the span of the whole mapping.
 	Range Range
 
-	fields map[string]Range
-	bad    map[string]bool // keys whose values failed to decode
+	fields  map[string]Range
+	bad     map[string]bool // keys whose values failed to decode
+	invalid bool            // the node is not a mapping at all
 }
 
 // Has reports whether the mapping set key.
