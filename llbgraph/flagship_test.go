@@ -188,3 +188,17 @@ func BenchmarkDockerfile2LLB(b *testing.B) {
 		})
 	}
 }
+
+// A stage compiles to the same ops whatever the target, so a bake of every
+// target shares them: runtime's ops are the same in the runtime, the
+// development and the test target.
+func TestSharedStagesAreIdenticalAcrossTargets(t *testing.T) {
+	s := loadFile(t, "../examples/ohlcv-rag/offline.build.yaml")
+	runtime := marshal(t, compile(t, s, testOpt("runtime")).State)
+	for _, target := range []string{"development", "test"} {
+		g := marshal(t, compile(t, s, testOpt(target)).State)
+		if _, ok := g.ops[runtime.head]; !ok {
+			t.Errorf("the %s target does not build on the runtime target's ops", target)
+		}
+	}
+}

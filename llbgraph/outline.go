@@ -94,12 +94,11 @@ func BuildOutline(s *spec.Spec, opt Opt) (*Outline, error) {
 
 // walkMounts calls fn for each mount of steps, parallel branches included.
 func walkMounts(steps []spec.Step, fn func(*spec.Mount)) {
-	for i := range steps {
-		walkMounts(steps[i].Parallel, fn)
-		for j := range steps[i].Mounts {
-			fn(&steps[i].Mounts[j])
+	walkSteps(steps, func(step *spec.Step) {
+		for j := range step.Mounts {
+			fn(&step.Mounts[j])
 		}
-	}
+	})
 }
 
 // linesOf returns the text of the lines a range covers.

@@ -64,10 +64,8 @@ type plan struct {
 	sources map[string]*source
 	refs    map[any]*source // *spec.Copy and *spec.Mount to what they read
 
-	usesMain  bool
-	mainAll   bool // a step reads the whole main context
-	mainPaths []string
-	main      llb.State
+	usesMain bool // a reachable step reads the main context
+	main     llb.State
 }
 
 // TargetName returns the stage a build of target builds: target itself, the
@@ -169,7 +167,7 @@ func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack [
 				}
 				p.refs[cp] = src
 			} else {
-				p.readMain(cp.Src)
+				p.usesMain = true
 			}
 		}
 		for j := range step.Mounts {
@@ -188,38 +186,57 @@ func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack [
 				}
 				p.refs[m] = src
 			} else if m.Type == "bind" {
-				src := m.Source
-				if src == "" {
-					src = "/"
-				}
-				p.readMain([]string{src})
+				p.usesMain = true
 			}
 		}
 	}
 	return nil
 }
 
-// readMain records main-context paths that a step reads, so that only they
-// are sent. A path with a variable (which the stage env may set, and the
-// plan does not know env) or the root makes the whole context be sent.
-func (p *plan) readMain(srcs []string) {
-	p.usesMain = true
-	for _, src := range srcs {
+// mainContextPaths returns the main-context paths that the copy and bind
+// steps of every stage read, so that only they are sent; all is set when a
+// step reads the root or a path with a variable (which the stage env may
+// set). Every stage counts, not only the target's: then a stage compiles to
+// the same LLB whatever the target, and the stages that the targets of one
+// bake share are solved once.
+func mainContextPaths(s *spec.Spec) (paths []string, all bool) {
+	add := func(src string) {
 		if strings.ContainsAny(src, `$\`) {
-			p.mainAll = true
-			continue
+			all = true
+			return
 		}
 		if parent, _, ok := strings.Cut(src, "/./"); ok {
 			src = parent // copy --parents: everything under the pivot
 		}
 		src = strings.TrimPrefix(path.Join("/", src), "/")
 		if src == "" || src == "." {
-			p.mainAll = true
-			continue
+			all = true
+		} else if !slices.Contains(paths, src) {
+			paths = append(paths, src)
 		}
-		if !slices.Contains(p.mainPaths, src) {
-			p.mainPaths = append(p.mainPaths, src)
-		}
+	}
+	for _, st := range s.Stages {
+		walkSteps(st.Steps, func(step *spec.Step) {
+			if cp := step.Copy; cp != nil && !cp.Node.Has("from") {
+				for _, src := range cp.Src {
+					add(src)
+				}
+			}
+			for _, m := range step.Mounts {
+				if m.Type == "bind" && !m.Node.Has("from") {
+					add(m.Source)
+				}
+			}
+		})
+	}
+	return paths, all
+}
+
+// walkSteps calls fn for each step, parallel branches included.
+func walkSteps(steps []spec.Step, fn func(*spec.Step)) {
+	for i := range steps {
+		fn(&steps[i])
+		walkSteps(steps[i].Parallel, fn)
 	}
 }
 

@@ -39,9 +39,9 @@ func (c *compiler) resolve(ctx context.Context, p *plan) error {
 	if !p.usesMain {
 		return nil
 	}
-	var follow []string
-	if !p.mainAll {
-		follow = p.mainPaths
+	follow, all := mainContextPaths(c.spec)
+	if all {
+		follow = nil
 	}
 	if c.opt.MainContext == nil {
 		p.main = llb.Local("context", llb.ExcludePatterns(c.spec.Exclude), llb.FollowPaths(follow),

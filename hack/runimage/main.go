@@ -6,6 +6,7 @@
 //	go run ./hack/runimage image.tar [args...]      # entrypoint + args (or cmd)
 //	go run ./hack/runimage -healthcheck image.tar   # the HEALTHCHECK test
 //	go run ./hack/runimage -print image.tar         # user, entrypoint, healthcheck
+//	go run ./hack/runimage -entrypoint id image.tar # another entrypoint, like docker run --entrypoint
 //
 // It needs root and runc (hack/deps.sh installs it).
 package main
@@ -33,12 +34,13 @@ import (
 func main() {
 	health := flag.Bool("healthcheck", false, "run the image's HEALTHCHECK test instead of its entrypoint")
 	show := flag.Bool("print", false, "print the image's user, entrypoint, cmd and health check, and exit")
+	entrypoint := flag.String("entrypoint", "", "run this instead of the image's entrypoint (its cmd is dropped, as with docker run --entrypoint)")
 	flag.Parse()
 	if flag.NArg() < 1 {
 		fmt.Fprintln(os.Stderr, "usage: runimage [-healthcheck|-print] image.tar [args...]")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), flag.Args()[1:], *health, *show); err != nil {
+	if err := run(flag.Arg(0), flag.Args()[1:], *entrypoint, *health, *show); err != nil {
 		fmt.Fprintln(os.Stderr, "runimage:", err)
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
@@ -48,7 +50,7 @@ func main() {
 	}
 }
 
-func run(tarball string, args []string, health, show bool) error {
+func run(tarball string, args []string, entrypoint string, health, show bool) error {
 	bundle, err := os.MkdirTemp("", "runimage-")
 	if err != nil {
 		return err
@@ -66,6 +68,9 @@ func run(tarball string, args []string, health, show bool) error {
 			fmt.Printf("healthcheck: %q every %s, timeout %s, %d retries\n", hc.Test, hc.Interval, hc.Timeout, hc.Retries)
 		}
 		return nil
+	}
+	if entrypoint != "" {
+		cfg.Entrypoint, cfg.Cmd = []string{entrypoint}, nil
 	}
 	argv := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	if len(args) > 0 {

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,7 +192,7 @@ stages:
     steps:
       - run: echo about to fail; exit 3
 `, nil)
-	cmd := exec.Command("docker", "buildx", "build", "--progress=plain", "-f", filepath.Join(failing, "ohlcv.build.yaml"), failing)
+	cmd := buildxCommand(t, "build", "--progress=plain", "-f", filepath.Join(failing, "ohlcv.build.yaml"), failing)
 	cmd.Env = append(os.Environ(), "BUILDX_BUILDER="+engineEnv(t, "BUILDX_BUILDER"))
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
@@ -209,7 +208,7 @@ stages:
 
 func buildx(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("docker", append([]string{"buildx"}, args...)...)
+	cmd := buildxCommand(t, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BUILDX_BUILDER="+engineEnv(t, "BUILDX_BUILDER"))
 	var b bytes.Buffer

@@ -1,0 +1,69 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything they
+# need is installed and started by hack/ (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+FUZZTIME ?= 30s
+DEMO_OUT := out/demo
+
+.PHONY: all build deps engine engine-down frontend-image peer-image unit fuzz integration test demo bench clean
+
+all: build
+
+build:
+	$(GO) build -o .bin/frontend ./cmd/frontend
+
+# Host tools (buildkitd, buildctl, registry, buildx) and apt packages.
+deps:
+	hack/deps.sh
+
+# A registry and buildkitd on loopback, base images seeded offline.
+engine: deps
+	hack/engine-up.sh >/dev/null
+
+engine-down:
+	hack/engine-down.sh
+
+# This frontend as an image, pushed to the local registry.
+frontend-image: engine
+	hack/frontend-image.sh
+
+# BuildKit's Dockerfile frontend at the pinned version, the benchmark peer.
+peer-image: engine
+	hack/peer-frontend.sh
+
+# Unit tests: no daemon. gofmt, vet, the compiler's tests, a short fuzz run.
+unit:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n $$bad ]]; then echo "gofmt needed: $$bad"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./test/...
+	$(GO) test ./...
+
+fuzz:
+	$(GO) test ./llbgraph -run '^$$' -fuzz FuzzLoadCompile -fuzztime $(FUZZTIME)
+
+# Integration tests on the local engine, in-process, through gateway.v0 and
+# through # syntax=, and through docker buildx build and bake.
+integration: frontend-image
+	$(GO) test -tags integration -count=1 -timeout 40m ./test/integration/...
+
+test: unit fuzz integration
+
+# Builds the offline twin of ohlcv.build.yaml through its `# syntax=` line with
+# docker buildx, then runs the image (as its non-root user, with runc) and its
+# health check.
+demo: frontend-image
+	@mkdir -p $(DEMO_OUT)
+	eval "$$(hack/engine-env.sh)"; buildx=(docker buildx); command -v docker >/dev/null || buildx=(buildx); \
+	"$${buildx[@]}" build --progress=plain -f examples/ohlcv-rag/offline.build.yaml --target runtime \
+	  --output type=oci,dest=$(DEMO_OUT)/ohlcv-rag-runtime.tar examples/ohlcv-rag
+	@echo; echo "== image"; $(GO) run ./hack/runimage -print $(DEMO_OUT)/ohlcv-rag-runtime.tar
+	@echo; echo "== docker run ohlcv-rag (as its user, with runc)"; $(GO) run ./hack/runimage $(DEMO_OUT)/ohlcv-rag-runtime.tar
+	@echo; echo "== health check"; $(GO) run ./hack/runimage -healthcheck $(DEMO_OUT)/ohlcv-rag-runtime.tar && echo healthy
+
+# Side-by-side benchmarks; writes docs/benchmarks.md.
+bench: frontend-image peer-image
+	hack/bench
+
+clean:
+	rm -rf out .bin/frontend
