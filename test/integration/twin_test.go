@@ -110,3 +110,21 @@ func TestFlagshipTargetsThroughBuildx(t *testing.T) {
 		}
 	}
 }
+
+// Every one of the twin's nine stages builds on its own, through the
+// spec's # syntax= line (after the bake above, mostly from the cache).
+func TestOfflineTwinEveryTarget(t *testing.T) {
+	for _, target := range []string{"base", "uv-installer", "dependencies", "builder", "runtime-base", "runtime", "development", "production", "test"} {
+		t.Run(target, func(t *testing.T) {
+			cmd := buildxCommand(t, "build", "--progress=plain", "-f", "offline.build.yaml", "--target", target,
+				"--secret", "id=api_key,env=OHLCV_API_KEY", "--output", "type=cacheonly", ".")
+			cmd.Dir = filepath.Join(repoRoot(), "examples", "ohlcv-rag")
+			cmd.Env = append(os.Environ(), "BUILDX_BUILDER="+engineEnv(t, "BUILDX_BUILDER"), "OHLCV_API_KEY=k-"+randomToken(t))
+			var log bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &log, &log
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+		})
+	}
+}
