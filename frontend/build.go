@@ -8,6 +8,9 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -46,6 +49,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if res, ok, err := bc.HandleSubrequest(ctx, subrequests(s, bc)); err != nil || ok {
 		return res, err
 	}
+	warnUndeclaredArgs(ctx, s, bc.BuildArgs, src)
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
 		res, err := llbgraph.Compile(ctx, s, compileOpt(bc, src.SourceMap, platform))
 		if err != nil {
@@ -107,3 +111,22 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 		},
 	}
 }
+
+// warnUndeclaredArgs warns, as the Dockerfile frontend does, about build
+// args the spec does not declare: they reach no step.
+func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]string, src *dockerui.Source) {
+	names := make([]string, 0, len(buildArgs))
+	for name := range buildArgs {
+		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !slices.Contains(proxyArgs, strings.ToUpper(name)) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		src.Warn(ctx, fmt.Sprintf("build arg %s is not declared under args in %s, so no step sees it", name, s.Filename), gwclient.WarnOpts{})
+	}
+}
+
+// proxyArgs are the build args BuildKit passes to every step without a
+// declaration.
+var proxyArgs = []string{"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"}

@@ -31,7 +31,9 @@ type Opt struct {
 	// MultiPlatform adds the platform to progress names, for builds of
 	// several platforms at once.
 	MultiPlatform bool
-	// BuildArgs override the spec's args (--build-arg NAME=VALUE).
+	// BuildArgs override the spec's args (--build-arg NAME=VALUE). The
+	// proxy args (HTTP_PROXY, HTTPS_PROXY, FTP_PROXY, NO_PROXY, ALL_PROXY)
+	// reach every run step without a declaration, outside the cache key.
 	BuildArgs map[string]string
 	// NoCache reports whether a stage's steps must run again rather than
 	// come from the cache (--no-cache, or --no-cache-filter=stage). Nil means
@@ -86,11 +88,7 @@ type Result struct {
 // compiled; their base images are resolved concurrently. Errors about the
 // spec are [*spec.Error] values naming the file, line and column.
 func Compile(ctx context.Context, s *spec.Spec, opt Opt) (*Result, error) {
-	c, err := newCompiler(s, opt)
-	if err != nil {
-		return nil, err
-	}
-	p, err := c.plan()
+	c, p, err := newPlan(s, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +127,8 @@ type compiler struct {
 	sourceMap  *llb.SourceMap
 	target     ocispecs.Platform
 	args       map[string]string
-	platformKV []string // NAME=value for the platform args
+	platformKV []string      // NAME=value for the platform args
+	proxy      *llb.ProxyEnv // from the HTTP_PROXY-style build args
 }
 
 func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
@@ -153,6 +152,7 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 		}
 	}
 	c.platformKV = platformArgs(opt.BuildPlatform, target)
+	c.proxy = proxyEnv(opt.BuildArgs)
 	return c, nil
 }
 

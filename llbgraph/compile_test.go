@@ -526,3 +526,19 @@ stages:
 		t.Errorf("the stage env must win over a preset's default: %v", env)
 	}
 }
+
+// Proxy build args reach runs as BuildKit's proxy env (which BuildKit
+// keeps out of the cache key), not as plain env vars.
+func TestProxyArgsReachRunsAsProxyEnv(t *testing.T) {
+	src := "version: 1\nstages:\n  s:\n    from: busybox:latest\n    steps:\n      - run: wget http://example.com\n"
+	opt := testOpt("")
+	opt.BuildArgs = map[string]string{"HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost"}
+	g := marshal(t, compile(t, loadSpec(t, src), opt).State)
+	_, run := g.one(t, "run: wget")
+	if p := run.GetExec().Meta.ProxyEnv; p == nil || p.HttpProxy != "http://proxy:3128" || p.NoProxy != "localhost" {
+		t.Errorf("proxy env: %+v", p)
+	}
+	if slices.ContainsFunc(run.GetExec().Meta.Env, func(e string) bool { return strings.Contains(e, "proxy") }) {
+		t.Errorf("the proxy is a plain env var: %v", run.GetExec().Meta.Env)
+	}
+}

@@ -39,11 +39,7 @@ type OutlineMount struct {
 // BuildOutline returns the outline of opt.Target. It plans the build but
 // resolves no image.
 func BuildOutline(s *spec.Spec, opt Opt) (*Outline, error) {
-	c, err := newCompiler(s, opt)
-	if err != nil {
-		return nil, err
-	}
-	p, err := c.plan()
+	c, p, err := newPlan(s, opt)
 	if err != nil {
 		return nil, err
 	}

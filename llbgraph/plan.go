@@ -83,6 +83,17 @@ func TargetName(s *spec.Spec, target string) (string, error) {
 	return target, nil
 }
 
+// newPlan plans the build of opt.Target: what Compile and BuildOutline
+// share.
+func newPlan(s *spec.Spec, opt Opt) (*compiler, *plan, error) {
+	c, err := newCompiler(s, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := c.plan()
+	return c, p, err
+}
+
 func (c *compiler) plan() (*plan, error) {
 	name, err := TargetName(c.spec, c.opt.Target)
 	if err != nil {
@@ -149,25 +160,14 @@ func (c *compiler) visit(p *plan, st *spec.Stage, stack []string) (*stagePlan, e
 // visitSteps plans what the steps read: copy and mount sources, and the
 // main context's paths.
 func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack []string) error {
-	sc := scope{c: c}
 	for i := range steps {
 		step := &steps[i]
 		if err := c.visitSteps(p, sp, step.Parallel, stack); err != nil {
 			return err
 		}
 		if cp := step.Copy; cp != nil {
-			if cp.Node.Has("from") {
-				from, err := sc.expand(cp.Node, "from", cp.From)
-				if err != nil {
-					return err
-				}
-				src, err := c.source(p, cp.Node, "from", from, sp.platform, stack)
-				if err != nil {
-					return err
-				}
-				p.refs[cp] = src
-			} else {
-				p.usesMain = true
+			if err := c.visitFrom(p, sp, cp, cp.Node, cp.From, true, stack); err != nil {
+				return err
 			}
 		}
 		for j := range step.Mounts {
@@ -175,21 +175,31 @@ func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack [
 			if m.Type != "bind" && m.Type != "cache" {
 				continue
 			}
-			if m.Node.Has("from") {
-				from, err := sc.expand(m.Node, "from", m.From)
-				if err != nil {
-					return err
-				}
-				src, err := c.source(p, m.Node, "from", from, sp.platform, stack)
-				if err != nil {
-					return err
-				}
-				p.refs[m] = src
-			} else if m.Type == "bind" {
-				p.usesMain = true
+			if err := c.visitFrom(p, sp, m, m.Node, m.From, m.Type == "bind", stack); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// visitFrom plans what a copy or a mount (ref) reads: the source its from
+// names or, when it names none and readsMain, the main context (a cache
+// mount without from starts empty).
+func (c *compiler) visitFrom(p *plan, sp *stagePlan, ref any, n spec.Node, from string, readsMain bool, stack []string) error {
+	if !n.Has("from") {
+		p.usesMain = p.usesMain || readsMain
+		return nil
+	}
+	name, err := scope{c: c}.expand(n, "from", from)
+	if err != nil {
+		return err
+	}
+	src, err := c.source(p, n, "from", name, sp.platform, stack)
+	if err != nil {
+		return err
+	}
+	p.refs[ref] = src
 	return nil
 }
 

@@ -68,6 +68,9 @@ func (b *stageBuild) run(base llb.State, s *spec.Step, name string) (llb.State, 
 	if b.noCache {
 		opts = append(opts, llb.IgnoreCache)
 	}
+	if b.c.proxy != nil {
+		opts = append(opts, llb.WithProxy(*b.c.proxy))
+	}
 	history := "RUN " + cmd.history
 	if len(argEnv) > 0 {
 		history = "RUN |" + strings.Join(argEnv, " ") + " " + cmd.history
