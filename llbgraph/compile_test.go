@@ -542,3 +542,26 @@ func TestProxyArgsReachRunsAsProxyEnv(t *testing.T) {
 		t.Errorf("the proxy is a plain env var: %v", run.GetExec().Meta.Env)
 	}
 }
+
+// apt steps lock their caches, except in a parallel group, whose branches
+// would otherwise run one at a time: there each gets a private cache.
+func TestAptCacheSharing(t *testing.T) {
+	g := marshal(t, compile(t, loadSpec(t, `version: 1
+stages:
+  s:
+    from: python:3.11-slim
+    steps:
+      - apt: [curl]
+      - parallel:
+          - apt: [black]
+          - run: echo not apt
+`), testOpt("")).State)
+	for name, want := range map[string]pb.CacheSharingOpt{"apt: curl": pb.CacheSharingOpt_LOCKED, "apt: black": pb.CacheSharingOpt_PRIVATE} {
+		_, op := g.one(t, name)
+		for _, dir := range []string{"/var/cache/apt", "/var/lib/apt"} {
+			if got := mountOf(t, op, dir).CacheOpt.Sharing; got != want {
+				t.Errorf("%s: %s sharing %v, want %v", name, dir, got, want)
+			}
+		}
+	}
+}

@@ -24,16 +24,22 @@ type Outline struct {
 
 // OutlineArg is one arg of an [Outline].
 type OutlineArg struct {
-	Name  string
+	// Name is the arg's name.
+	Name string
+	// Value is its value in this build: the default or the --build-arg.
 	Value string
+	// Range is where the arg is declared.
 	Range spec.Range
 }
 
 // OutlineMount is one secret or ssh agent of an [Outline].
 type OutlineMount struct {
-	ID       string
+	// ID is the secret's or agent's id, as --secret id=... and --ssh give it.
+	ID string
+	// Required says whether the build fails without it.
 	Required bool
-	Range    spec.Range
+	// Range is where the first mount of it is.
+	Range spec.Range
 }
 
 // BuildOutline returns the outline of opt.Target. It plans the build but
@@ -108,11 +114,16 @@ func linesOf(lines [][]byte, r spec.Range) string {
 
 // Target is one stage as --call=targets lists it.
 type Target struct {
-	Name        string
+	// Name is the stage's name.
+	Name string
+	// Description is the stage's description.
 	Description string
-	Base        string
-	Default     bool
-	Range       spec.Range
+	// Base is the stage's from, as written.
+	Base string
+	// Default marks the stage a build without a target builds.
+	Default bool
+	// Range is where the stage is.
+	Range spec.Range
 }
 
 // Targets lists every stage of s, in file order, marking the default.

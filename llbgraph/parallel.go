@@ -19,6 +19,8 @@ func (b *stageBuild) parallel(s *spec.Step) error {
 	parts = append(parts, base)
 	histories := make([]string, 0, len(s.Parallel))
 	aptRan := false
+	b.inParallel = true
+	defer func() { b.inParallel = false }()
 	for i := range s.Parallel {
 		br := &s.Parallel[i]
 		label := fmt.Sprintf("parallel %d/%d", i+1, len(s.Parallel))

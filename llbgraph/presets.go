@@ -34,6 +34,14 @@ func (b *stageBuild) preset(s *spec.Step) (command, error) {
 		return command{}, s.Node.Errorf(b.c.spec.Filename, kind, "the %s preset runs as root, with root's caches, but this step runs as %q: move it before `user: %s`, or use run with cache mounts of your own", kind, u, u)
 	}
 	sc := b.scope()
+	// apt and apk keep their caches locked, so no two steps write them at
+	// once. In a parallel group that would run the branches one after
+	// another; there each branch gets a private cache instead (a free one,
+	// or a new one when all are busy).
+	pkgSharing := llb.CacheMountLocked
+	if b.inParallel {
+		pkgSharing = llb.CacheMountPrivate
+	}
 	switch kind {
 	case "apt", "apk":
 		list := s.Apt
@@ -46,7 +54,7 @@ func (b *stageBuild) preset(s *spec.Step) (command, error) {
 		}
 		if kind == "apk" {
 			cmd := b.runCommand(&spec.Command{Shell: "apk add --update-cache --cache-dir " + apkCacheDir + " " + shellQuote(pkgs)})
-			cmd.mounts = []llb.RunOption{b.cacheMount(apkCacheDir, llb.CacheMountLocked)}
+			cmd.mounts = []llb.RunOption{b.cacheMount(apkCacheDir, pkgSharing)}
 			return cmd, nil
 		}
 		script := "apt-get update && apt-get install -y --no-install-recommends " + shellQuote(pkgs)
@@ -55,8 +63,8 @@ func (b *stageBuild) preset(s *spec.Step) (command, error) {
 		}
 		cmd := b.runCommand(&spec.Command{Shell: script})
 		cmd.mounts = []llb.RunOption{
-			b.cacheMount(aptCacheDir, llb.CacheMountLocked),
-			b.cacheMount(aptListsDir, llb.CacheMountLocked),
+			b.cacheMount(aptCacheDir, pkgSharing),
+			b.cacheMount(aptListsDir, pkgSharing),
 		}
 		cmd.env = []string{"DEBIAN_FRONTEND=noninteractive"}
 		return cmd, nil

@@ -17,17 +17,18 @@ import (
 // stageBuild is a stage being compiled: its filesystem so far, its image
 // configuration so far, and what progress names need.
 type stageBuild struct {
-	c         *compiler
-	p         *plan
-	sp        *stagePlan
-	state     llb.State
-	image     imageConfig
-	baseImage *imageConfig
-	platform  ocispecs.Platform
-	aptReady  bool // docker-clean is gone in this stage's lineage
-	noCache   bool
-	index     int // the step being compiled, 1-based; 1 is the base
-	total     int
+	c          *compiler
+	p          *plan
+	sp         *stagePlan
+	state      llb.State
+	image      imageConfig
+	baseImage  *imageConfig
+	platform   ocispecs.Platform
+	aptReady   bool // docker-clean is gone in this stage's lineage
+	inParallel bool // compiling the branches of a parallel group
+	noCache    bool
+	index      int // the step being compiled, 1-based; 1 is the base
+	total      int
 }
 
 func (c *compiler) compileStage(_ context.Context, p *plan, sp *stagePlan) error {

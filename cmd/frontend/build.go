@@ -24,7 +24,10 @@ import (
 // list is a repeatable string flag.
 type list []string
 
-func (l *list) String() string     { return strings.Join(*l, ",") }
+// String joins the values, for flag's defaults.
+func (l *list) String() string { return strings.Join(*l, ",") }
+
+// Set adds a value.
 func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 // runBuild runs frontend.Build in this process against a buildkitd, with

@@ -46,6 +46,7 @@ func (d *decoder) collectAnchors(n ast.Node) {
 
 type anchorVisitor map[string]ast.Node
 
+// Visit records n when it is an anchor.
 func (v anchorVisitor) Visit(n ast.Node) ast.Visitor {
 	if a, ok := n.(*ast.AnchorNode); ok && a.Name != nil {
 		v[a.Name.GetToken().Value] = a.Value

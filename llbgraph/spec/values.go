@@ -4,15 +4,19 @@ import "strings"
 
 // Pos is a 1-based line and column in the spec file.
 type Pos struct {
-	Line   int
+	// Line is the line, from 1.
+	Line int
+	// Column is the column, from 1.
 	Column int
 }
 
 // Range is the span of a YAML node, from its first character to its last
 // line.
 type Range struct {
+	// Start is the node's first character.
 	Start Pos
-	End   Pos
+	// End is on the node's last line.
+	End Pos
 }
 
 // Node records where a YAML mapping sits in the file, its path in the
