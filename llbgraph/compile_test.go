@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
@@ -397,11 +398,14 @@ stages:
 `)
 	opt := testOpt("app")
 	loaded := map[string]bool{}
+	var mu sync.Mutex // the compiler loads contexts concurrently
 	opt.NamedContext = func(name string, _ ocispecs.Platform) (func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error), error) {
 		if name != "deps" && name != "python:3.11-slim" {
 			return nil, nil
 		}
 		return func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			loaded[name] = true
 			st := llb.Image("example.com/replaced/" + strings.ReplaceAll(name, ":", "-"))
 			return &st, nil, nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
@@ -42,14 +43,18 @@ func stubImage(env []string, wd string, cmd []string) dockerspec.DockerOCIImage 
 	return img
 }
 
-// stubResolve resolves the stub images, counting calls per ref.
+// stubResolve resolves the stub images, counting calls per ref. The
+// compiler calls it concurrently.
 type stubResolve struct {
+	mu    sync.Mutex
 	calls map[string]int
 }
 
 func (r *stubResolve) resolve(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
 	if r.calls != nil {
+		r.mu.Lock()
 		r.calls[ref]++
+		r.mu.Unlock()
 	}
 	img, ok := stubImages[ref]
 	if !ok {

@@ -197,6 +197,24 @@ func dockerfileBuild(target string) []string {
 	return []string{"build", "-f", "Dockerfile", "--target", target, "--output", "type=cacheonly", "."}
 }
 
+// pair runs the spec's build and the Dockerfile's, in an order that
+// alternates with the round so neither always goes first, and returns each
+// one's time and progress.
+func (b *bench) pair(dir string, round int, spec, df []string) (ours, peer time.Duration, po, pp *progress, err error) {
+	if round%2 == 1 {
+		if peer, pp, err = b.buildx(dir, nil, df...); err != nil {
+			return
+		}
+		ours, po, err = b.buildx(dir, nil, spec...)
+		return
+	}
+	if ours, po, err = b.buildx(dir, nil, spec...); err != nil {
+		return
+	}
+	peer, pp, err = b.buildx(dir, nil, df...)
+	return
+}
+
 // (d) a fully cached rebuild through # syntax=.
 func (b *bench) noop() (*figure, error) {
 	dir, err := b.context()
@@ -206,11 +224,7 @@ func (b *bench) noop() (*figure, error) {
 	defer os.RemoveAll(dir)
 	var ours, peer []time.Duration
 	for i := 0; i <= *runs; i++ { // the first round warms the cache
-		d1, _, err := b.buildx(dir, nil, specBuild("runtime")...)
-		if err != nil {
-			return nil, err
-		}
-		d2, _, err := b.buildx(dir, nil, dockerfileBuild("runtime")...)
+		d1, d2, _, _, err := b.pair(dir, i, specBuild("runtime"), dockerfileBuild("runtime"))
 		if err != nil {
 			return nil, err
 		}
@@ -239,10 +253,8 @@ func (b *bench) codeChange() (*figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, args := range [][]string{specBuild("runtime"), dockerfileBuild("runtime")} {
-		if _, _, err := b.buildx(dir, nil, args...); err != nil {
-			return nil, err
-		}
+	if _, _, _, _, err := b.pair(dir, 0, specBuild("runtime"), dockerfileBuild("runtime")); err != nil {
+		return nil, err // warm both
 	}
 	var ours, peer []time.Duration
 	for i := 0; i < *runs; i++ {
@@ -250,20 +262,9 @@ func (b *bench) codeChange() (*figure, error) {
 		if err := os.WriteFile(file, []byte(change), 0o644); err != nil {
 			return nil, err
 		}
-		first, second := specBuild("runtime"), dockerfileBuild("runtime")
-		if i%2 == 1 { // alternate which goes first
-			first, second = second, first
-		}
-		d1, _, err := b.buildx(dir, nil, first...)
+		d1, d2, _, _, err := b.pair(dir, i, specBuild("runtime"), dockerfileBuild("runtime"))
 		if err != nil {
 			return nil, err
-		}
-		d2, _, err := b.buildx(dir, nil, second...)
-		if err != nil {
-			return nil, err
-		}
-		if i%2 == 1 {
-			d1, d2 = d2, d1
 		}
 		ours, peer = append(ours, d1), append(peer, d2)
 	}
@@ -307,10 +308,8 @@ func (b *bench) toolChange() (*figure, error) {
 		}
 		return os.WriteFile(dockerfile, []byte(df), 0o644)
 	}
-	for _, args := range [][]string{specBuild("development"), dockerfileBuild("development")} {
-		if _, _, err := b.buildx(dir, nil, args...); err != nil {
-			return nil, err
-		}
+	if _, _, _, _, err := b.pair(dir, 0, specBuild("development"), dockerfileBuild("development")); err != nil {
+		return nil, err // warm both
 	}
 	var ours, peer []time.Duration
 	var oursExecs, peerExecs []string
@@ -319,11 +318,7 @@ func (b *bench) toolChange() (*figure, error) {
 		if err := set(tool, time.Now().UnixNano()); err != nil {
 			return nil, err
 		}
-		d1, p1, err := b.buildx(dir, nil, specBuild("development")...)
-		if err != nil {
-			return nil, err
-		}
-		d2, p2, err := b.buildx(dir, nil, dockerfileBuild("development")...)
+		d1, d2, p1, p2, err := b.pair(dir, i, specBuild("development"), dockerfileBuild("development"))
 		if err != nil {
 			return nil, err
 		}
