@@ -45,7 +45,7 @@ fuzz:
 # Integration tests on the local engine, in-process, through gateway.v0 and
 # through # syntax=, and through docker buildx build and bake.
 integration: frontend-image
-	$(GO) test -tags integration -count=1 -timeout 40m ./test/integration/...
+	$(GO) test -race -tags integration -count=1 -timeout 40m ./test/integration/...
 
 test: unit fuzz integration
 

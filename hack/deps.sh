@@ -54,11 +54,15 @@ else
 fi
 "$BIN/buildctl" --version >&2
 
-# buildx as a docker CLI plugin (a symlink, so it follows rebuilds). Without a docker
-# CLI the scripts call .bin/buildx directly.
+# buildx as a docker CLI plugin: a copy, not a symlink, so that deleting this checkout
+# (or another one that ran this script) does not leave docker buildx dangling.
+# Without a docker CLI the scripts call .bin/buildx directly.
 plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 mkdir -p "$plugins"
-ln -sfn "$BIN/buildx" "$plugins/docker-buildx"
+if ! cmp -s "$BIN/buildx" "$plugins/docker-buildx"; then
+  install -m 0755 "$BIN/buildx" "$plugins/docker-buildx.tmp"
+  mv -f "$plugins/docker-buildx.tmp" "$plugins/docker-buildx"
+fi
 if command -v docker >/dev/null 2>&1; then
   docker buildx version >&2
 else
