@@ -128,3 +128,42 @@ func TestOfflineTwinEveryTarget(t *testing.T) {
 		})
 	}
 }
+
+// buildctl, the way the README shows it: the frontend image through
+// gateway.v0, and the # syntax= line through dockerfile.v0.
+func TestBuildctl(t *testing.T) {
+	dir := writeContext(t, `version: 1
+stages:
+  s:
+    from: busybox:latest
+    steps:
+      - run: echo "$GREETING" > /greeting
+args:
+  GREETING: hi
+`, nil)
+	for _, frontendArgs := range [][]string{
+		{"--frontend", "gateway.v0", "--opt", "source=" + engineEnv(t, "FRONTEND_IMAGE")},
+		{"--frontend", "dockerfile.v0"},
+	} {
+		t.Run(frontendArgs[1], func(t *testing.T) {
+			tarball := filepath.Join(t.TempDir(), "image.tar")
+			args := append([]string{"--addr", engineEnv(t, "BUILDKIT_HOST"), "build"}, frontendArgs...)
+			args = append(args, "--local", "context="+dir, "--local", "dockerfile="+dir,
+				"--opt", "filename=ohlcv.build.yaml", "--opt", "build-arg:GREETING=hello buildctl",
+				"--output", "type=oci,dest="+tarball)
+			cmd := exec.Command(filepath.Join(repoRoot(), ".bin", "buildctl"), args...)
+			var log bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &log, &log
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("buildctl: %v\n%s", err, log.String())
+			}
+			dt, err := os.ReadFile(tarball)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := singleImage(t, &outcome{oci: dt}).read(t, "/greeting"); got != "hello buildctl\n" {
+				t.Errorf("/greeting = %q", got)
+			}
+		})
+	}
+}
