@@ -8,7 +8,6 @@ package frontend
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -117,7 +116,7 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]string, src *dockerui.Source) {
 	names := make([]string, 0, len(buildArgs))
 	for name := range buildArgs {
-		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !slices.Contains(proxyArgs, strings.ToUpper(name)) {
+		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) {
 			names = append(names, name)
 		}
 	}
@@ -126,7 +125,3 @@ func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]
 		src.Warn(ctx, fmt.Sprintf("build arg %s is not declared under args in %s, so no step sees it", name, s.Filename), gwclient.WarnOpts{})
 	}
 }
-
-// proxyArgs are the build args BuildKit passes to every step without a
-// declaration.
-var proxyArgs = []string{"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"}

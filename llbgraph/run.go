@@ -42,7 +42,8 @@ func (b *stageBuild) run(base llb.State, s *spec.Step, name string) (llb.State, 
 	}
 	for _, kv := range cmd.env {
 		// a preset's env is a default: the stage's own env wins
-		if k, v, _ := strings.Cut(kv, "="); !hasEnv(b.image.Config.Env, k) {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, set := lookupEnv(b.image.Config.Env, k); !set {
 			opts = append(opts, llb.AddEnv(k, v))
 		}
 	}
@@ -96,9 +97,4 @@ func (b *stageBuild) toolCommand(tool string, c *spec.Command) command {
 		return b.runCommand(&spec.Command{IsExec: true, Exec: append([]string{tool}, c.Exec...)})
 	}
 	return b.runCommand(&spec.Command{Shell: tool + " " + c.Shell})
-}
-
-func hasEnv(env []string, name string) bool {
-	_, ok := lookupEnv(env, name)
-	return ok
 }
