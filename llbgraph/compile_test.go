@@ -544,7 +544,8 @@ func TestProxyArgsReachRunsAsProxyEnv(t *testing.T) {
 	}
 	if slices.ContainsFunc(run.GetExec().Meta.Env, func(e string) bool { return strings.Contains(e, "proxy") }) {
 		t.Errorf("the proxy is a plain env var: %v", run.GetExec().Meta.Env)
-	}	if !IsProxyArg("https_proxy") || !IsProxyArg("ALL_PROXY") || IsProxyArg("PROXY") {
+	}
+	if !IsProxyArg("https_proxy") || !IsProxyArg("ALL_PROXY") || IsProxyArg("PROXY") {
 		t.Errorf("IsProxyArg does not match the proxy args proxyEnv reads")
 	}
 }
