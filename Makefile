@@ -32,8 +32,9 @@ frontend-image: engine
 peer-image: engine
 	hack/peer-frontend.sh
 
-# Unit tests: no daemon. gofmt, vet, the compiler's tests, a short fuzz run.
+# Unit tests: no daemon. No build outputs tracked, gofmt, vet, the compiler's tests, a short fuzz run.
 unit:
+	hack/check-tree.sh
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n $$bad ]]; then echo "gofmt needed: $$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/...

@@ -145,13 +145,20 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 		sm = llb.NewSourceMap(nil, s.Filename, "YAML", s.Source)
 	}
 	c := &compiler{spec: s, opt: opt, sourceMap: sm, target: target, args: map[string]string{}}
+	c.platformKV = platformArgs(opt.BuildPlatform, target)
+	// A default may name the args declared before it, as ARG a3="$a2-foo"
+	// does; a --build-arg value is taken as given.
 	for _, a := range s.Args {
-		c.args[a.Name] = a.Value
 		if v, ok := opt.BuildArgs[a.Name]; ok {
 			c.args[a.Name] = v
+			continue
 		}
+		v, err := scope{c: c}.expand(s.Node, "args."+a.Name, a.Value)
+		if err != nil {
+			return nil, err
+		}
+		c.args[a.Name] = v
 	}
-	c.platformKV = platformArgs(opt.BuildPlatform, target)
 	c.proxy = proxyEnv(opt.BuildArgs)
 	return c, nil
 }

@@ -29,6 +29,9 @@ func (b *stageBuild) copy(base llb.State, s *spec.Step, name string) (llb.State,
 		return llb.State{}, "", n.Errorf(b.c.spec.Filename, "dst", "with more than one src, dst must be a directory ending in /: %q", dst+"/")
 	}
 	written := dst // for the history line, as the user wrote it
+	if dst == "." || dst == "" {
+		dst = "./" // the working directory, as COPY treats them
+	}
 	if !path.IsAbs(dst) {
 		slash := strings.HasSuffix(dst, "/")
 		dst = path.Join("/", b.image.Config.WorkingDir, dst)
