@@ -21,9 +21,6 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// Language names the spec's language in source maps, as GitHub Linguist does.
-const Language = "YAML"
-
 // Build is the frontend: a gateway BuildFunc. It reads the spec named by the
 // filename option (default ohlcv.build.yaml), handles --call subrequests,
 // and otherwise builds the target for every requested platform, returning
@@ -34,7 +31,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
-	src, err := bc.ReadEntrypoint(ctx, Language)
+	src, err := bc.ReadEntrypoint(ctx, llbgraph.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +42,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
-	if res, ok, err := bc.HandleSubrequest(ctx, subrequests(s, bc)); err != nil || ok {
+	if res, ok, err := bc.HandleSubrequest(ctx, subrequests(s, bc, src.SourceMap)); err != nil || ok {
 		return res, err
 	}
 	warnUndeclaredArgs(ctx, s, bc.BuildArgs, src)
@@ -122,6 +119,6 @@ func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		src.Warn(ctx, fmt.Sprintf("build arg %s is not declared under args in %s, so no step sees it", name, s.Filename), gwclient.WarnOpts{})
+		src.Warn(ctx, fmt.Sprintf("build arg %s is not declared under args in %s, so no step sees it", spec.Shorten(name), spec.Escape(s.Filename)), gwclient.WarnOpts{})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -22,14 +23,7 @@ func withSpecSource(err error, sm *llb.SourceMap) error {
 		if e.Range.Start.Line == 0 {
 			continue
 		}
-		err = errdefs.WithSource(err, &errdefs.Source{Info: info, Ranges: []*pb.Range{pbRange(e.Range)}})
+		err = errdefs.WithSource(err, &errdefs.Source{Info: info, Ranges: []*pb.Range{llbgraph.PBRange(e.Range)}})
 	}
 	return err
-}
-
-func pbRange(r spec.Range) *pb.Range {
-	return &pb.Range{
-		Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(max(r.Start.Column-1, 0))},
-		End:   &pb.Position{Line: int32(r.End.Line), Character: int32(max(r.End.Column-1, 0))},
-	}
 }

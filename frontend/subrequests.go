@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
@@ -14,37 +15,37 @@ import (
 
 // subrequests answers --call=targets and --call=outline; dockerui answers
 // --call=subrequests.describe and refuses the rest as unsupported.
-func subrequests(s *spec.Spec, bc *dockerui.Client) dockerui.RequestHandler {
+func subrequests(s *spec.Spec, bc *dockerui.Client, sm *llb.SourceMap) dockerui.RequestHandler {
 	return dockerui.RequestHandler{
 		ListTargets: func(context.Context) (*targets.List, error) {
 			l := &targets.List{Sources: [][]byte{s.Source}}
 			for _, t := range llbgraph.Targets(s) {
 				l.Targets = append(l.Targets, targets.Target{
-					Name:        t.Name,
+					Name:        spec.Escape(t.Name),
 					Default:     t.Default,
-					Description: t.Description,
-					Base:        t.Base,
+					Description: spec.Escape(t.Description),
+					Base:        spec.Escape(t.Base),
 					Location:    location(t.Range),
 				})
 			}
 			return l, nil
 		},
-		Outline: func(context.Context) (*outline.Outline, error) {
-			opt := compileOpt(bc, nil, nil)
-			opt.NamedContext = nil // the outline resolves nothing
-			o, err := llbgraph.BuildOutline(s, opt)
+		Outline: func(ctx context.Context) (*outline.Outline, error) {
+			// The outline compiles the target as a build would, resolving
+			// its images, and lists what the compilation really used.
+			o, err := llbgraph.BuildOutline(ctx, s, compileOpt(bc, sm, nil))
 			if err != nil {
 				return nil, err
 			}
-			out := &outline.Outline{Name: o.Target, Description: o.Description, Sources: [][]byte{s.Source}}
+			out := &outline.Outline{Name: spec.Escape(o.Target), Description: spec.Escape(o.Description), Sources: [][]byte{s.Source}}
 			for _, a := range o.Args {
-				out.Args = append(out.Args, outline.Arg{Name: a.Name, Value: a.Value, Location: location(a.Range)})
+				out.Args = append(out.Args, outline.Arg{Name: spec.Escape(a.Name), Value: spec.Escape(a.Value), Location: location(a.Range)})
 			}
 			for _, m := range o.Secrets {
-				out.Secrets = append(out.Secrets, outline.Secret{Name: m.ID, Required: m.Required, Location: location(m.Range)})
+				out.Secrets = append(out.Secrets, outline.Secret{Name: spec.Escape(m.ID), Required: m.Required, Location: location(m.Range)})
 			}
 			for _, m := range o.SSH {
-				out.SSH = append(out.SSH, outline.SSH{Name: m.ID, Required: m.Required, Location: location(m.Range)})
+				out.SSH = append(out.SSH, outline.SSH{Name: spec.Escape(m.ID), Required: m.Required, Location: location(m.Range)})
 			}
 			return out, nil
 		},
@@ -52,5 +53,5 @@ func subrequests(s *spec.Spec, bc *dockerui.Client) dockerui.RequestHandler {
 }
 
 func location(r spec.Range) *pb.Location {
-	return &pb.Location{SourceIndex: 0, Ranges: []*pb.Range{pbRange(r)}}
+	return &pb.Location{SourceIndex: 0, Ranges: []*pb.Range{llbgraph.PBRange(r)}}
 }

@@ -3,10 +3,17 @@
 // configs, named contexts, the main context) comes through the function
 // hooks of [Opt], so it runs in unit tests with no daemon, and the gateway
 // glue lives in the frontend package.
+//
+// Its work grows linearly with the stages, steps and images a target
+// reaches, and is bounded for any spec: see budget.go.
 package llbgraph
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"runtime/debug"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
@@ -23,11 +30,12 @@ import (
 type Opt struct {
 	// Target is the stage to build; empty means the spec's default.
 	Target string
+	// BuildPlatform is the platform of the worker that runs the steps. It
+	// is required: the compiler never guesses it from the host it runs on.
+	BuildPlatform ocispecs.Platform
 	// TargetPlatform is the platform the result is for; nil means
 	// BuildPlatform.
 	TargetPlatform *ocispecs.Platform
-	// BuildPlatform is the platform of the worker that runs the steps.
-	BuildPlatform ocispecs.Platform
 	// MultiPlatform adds the platform to progress names, for builds of
 	// several platforms at once.
 	MultiPlatform bool
@@ -53,7 +61,8 @@ type Opt struct {
 
 	// ResolveImageConfig returns an image's config and digest, as the
 	// gateway client's method of that name does. It is called concurrently,
-	// once for each base image of the reachable stages.
+	// at most [MaxConcurrentLookups] at a time, once for each base image of
+	// the reachable stages.
 	ResolveImageConfig func(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error)
 	// NamedContext looks up a named build context (--build-context
 	// NAME=...), which replaces the image or stage of that name. It returns
@@ -86,38 +95,68 @@ type Result struct {
 
 // Compile compiles the target of s. Only the stages the target reaches are
 // compiled; their base images are resolved concurrently. Errors about the
-// spec are [*spec.Error] values naming the file, line and column.
+// spec are [*spec.Error] values naming the file, line and column. A spec
+// that [spec.Load] or [spec.Validate] did not check is checked first, so a
+// spec built in Go compiles or gets a clear error.
 func Compile(ctx context.Context, s *spec.Spec, opt Opt) (*Result, error) {
-	c, p, err := newPlan(s, opt)
+	c, err := newCompiler(s, opt)
 	if err != nil {
 		return nil, err
+	}
+	return c.compile(ctx)
+}
+
+func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
+	defer c.recoverPanic(&err)
+	p, err := c.plan()
+	if err != nil {
+		return nil, err
+	}
+	if n := countOps(p); n > MaxOps {
+		st := p.target.stage
+		return nil, c.errorf(&st.Node, "", st.NameRange, "target %s reaches %d stages that compile to up to %d LLB ops, more than the %d one build may have; build a target that reaches fewer", spec.Quote(st.Name), len(p.order), n, MaxOps)
 	}
 	if err := c.resolve(ctx, p); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(p.order))
 	for _, sp := range p.order {
-		if err := c.compileStage(ctx, p, sp); err != nil {
+		if err := c.compileStage(p, sp); err != nil {
 			return nil, err
 		}
-		names = append(names, sp.spec.Name)
+		names = append(names, sp.stage.Name)
 	}
 	t := p.target.build
-	img := cloneImage(t.image)
-	for k, v := range opt.Labels {
+	img, err := t.finalImage()
+	if err != nil {
+		return nil, err
+	}
+	if len(c.opt.Labels) > 0 {
+		img.Config.Labels = maps.Clone(img.Config.Labels)
 		if img.Config.Labels == nil {
 			img.Config.Labels = map[string]string{}
 		}
-		img.Config.Labels[k] = v
+		maps.Copy(img.Config.Labels, c.opt.Labels)
 	}
 	return &Result{
-		Target:    p.target.spec.Name,
+		Target:    p.target.stage.Name,
 		State:     t.state,
-		Image:     &img,
+		Image:     img,
 		BaseImage: t.baseImage,
 		Platform:  t.platform,
 		Stages:    names,
 	}, nil
+}
+
+// recoverPanic turns a panic of the compiler into an error on the spec: the
+// compiler runs inside other people's build daemons, and a bug must fail
+// one build, not take the frontend down. Tests and the fuzzer look for this
+// message.
+func (c *compiler) recoverPanic(err *error) {
+	if r := recover(); r != nil {
+		*err = &spec.Error{Filename: c.spec.Filename, Msg: fmt.Sprintf("the compiler failed on this spec (%v); please report it with the spec attached", r),
+			Err: errors.New(string(debug.Stack()))}
+	}
 }
 
 // compiler holds one compilation's inputs and the values derived from them.
@@ -126,14 +165,26 @@ type compiler struct {
 	opt        Opt
 	sourceMap  *llb.SourceMap
 	target     ocispecs.Platform
+	stages     map[string]*spec.Stage
 	args       map[string]string
-	platformKV []string      // NAME=value for the platform args
-	proxy      *llb.ProxyEnv // from the HTTP_PROXY-style build args
+	argOrder   map[string]int // declaration order of the args
+	platformKV []string       // NAME=value for the platform args
+	proxy      *llb.ProxyEnv  // from the HTTP_PROXY-style build args
+	budget     budget
+	capture    *capture // what the outline reports; nil when not asked
 }
 
 func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
-	if opt.BuildPlatform.OS == "" {
-		opt.BuildPlatform = platforms.DefaultSpec()
+	if s == nil {
+		return nil, errors.New("llbgraph: no spec")
+	}
+	if !s.Checked() {
+		if err := spec.Check(s); err != nil {
+			return nil, err
+		}
+	}
+	if opt.BuildPlatform.OS == "" || opt.BuildPlatform.Architecture == "" {
+		return nil, errors.New("llbgraph: Opt.BuildPlatform is required (the frontend passes the worker's platform)")
 	}
 	opt.BuildPlatform = platforms.Normalize(opt.BuildPlatform)
 	target := opt.BuildPlatform
@@ -142,26 +193,39 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 	}
 	sm := opt.SourceMap
 	if sm == nil {
-		sm = llb.NewSourceMap(nil, s.Filename, "YAML", s.Source)
+		sm = llb.NewSourceMap(nil, s.Filename, Language, s.Source)
 	}
-	c := &compiler{spec: s, opt: opt, sourceMap: sm, target: target, args: map[string]string{}}
+	c := &compiler{spec: s, opt: opt, sourceMap: sm, target: target, args: make(map[string]string, len(s.Args)), argOrder: make(map[string]int, len(s.Args))}
+	c.budget = newBudget()
+	c.stages = make(map[string]*spec.Stage, len(s.Stages))
+	for _, st := range s.Stages {
+		if _, dup := c.stages[st.Name]; !dup {
+			c.stages[st.Name] = st
+		}
+	}
 	c.platformKV = platformArgs(opt.BuildPlatform, target)
+	c.proxy = proxyEnv(opt.BuildArgs)
 	// A default may name the args declared before it, as ARG a3="$a2-foo"
 	// does; a --build-arg value is taken as given.
-	for _, a := range s.Args {
+	for i, a := range s.Args {
+		c.argOrder[a.Name] = i
 		if v, ok := opt.BuildArgs[a.Name]; ok {
 			c.args[a.Name] = v
 			continue
 		}
-		v, err := scope{c: c}.expand(s.Node, "args."+a.Name, a.Value)
+		at := spec.Field(&s.Node, "args."+a.Name)
+		v, err := c.scope(nil).expand(at, "", a.Range, a.Value)
 		if err != nil {
 			return nil, err
 		}
 		c.args[a.Name] = v
 	}
-	c.proxy = proxyEnv(opt.BuildArgs)
 	return c, nil
 }
+
+// Language names the spec's language in source maps, as GitHub Linguist
+// does.
+const Language = "YAML"
 
 // platformArgs returns the automatic platform args as NAME=value.
 func platformArgs(build, target ocispecs.Platform) []string {
@@ -175,4 +239,14 @@ func platformArgs(build, target ocispecs.Platform) []string {
 		"TARGETARCH=" + target.Architecture,
 		"TARGETVARIANT=" + target.Variant,
 	}
+}
+
+// errorf returns an error about key of the mapping at n, whose value is
+// at r.
+func (c *compiler) errorf(n *spec.Node, key string, r spec.Range, format string, args ...any) *spec.Error {
+	p := n.Path()
+	if key != "" {
+		p = n.Field(key)
+	}
+	return spec.Errorf(c.spec.Filename, p, r.Or(n.Range), format, args...)
 }

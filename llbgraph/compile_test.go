@@ -255,7 +255,8 @@ stages:
 
 func TestCompileErrors(t *testing.T) {
 	for _, c := range []struct{ name, src, want string }{
-		{"cycle", `version: 1
+		{"cycle through an arg", `version: 1
+args: {B: b}
 stages:
   a:
     from: c
@@ -264,15 +265,16 @@ stages:
   c:
     from: scratch
     steps:
-      - copy: {from: b, src: /x, dst: /x}
-`, "ohlcv.build.yaml:4:11: stages.a.from: stages form a cycle: c -> b -> a -> c"},
-		{"bad from", `version: 1
+      - copy: {from: "${B}", src: /x, dst: /x}
+`, "ohlcv.build.yaml:5:11: stages.a.from: stages form a cycle: c -> b -> a -> c"},
+		{"bad from through an arg", `version: 1
+args: {BASE: Base}
 stages:
   base:
     from: python:3.11-slim
   runtime:
-    from: Base
-`, `ohlcv.build.yaml:6:11: stages.runtime.from: "Base" names no stage and is not a valid image reference`},
+    from: ${BASE}
+`, `ohlcv.build.yaml:7:11: stages.runtime.from: "Base" names no stage and is not a valid image reference (did you mean "base"?)`},
 		{"missing image suggests a stage", `version: 1
 stages:
   builder:
@@ -292,13 +294,14 @@ stages:
     user: app
     steps:
       - apt: [curl]
-`, `ohlcv.build.yaml:7:14: stages.base.steps[0].apt: the apt preset runs as root`},
-		{"bad platform", `version: 1
+`, `ohlcv.build.yaml:7:15: stages.base.steps[0].apt: the apt preset runs as root`},
+		{"bad platform through an arg", `version: 1
+args: {P: linux/notanarch/x/y}
 stages:
   base:
     from: scratch
-    platform: linux/notanarch/x/y
-`, `stages.base.platform: invalid platform`},
+    platform: ${P}
+`, `ohlcv.build.yaml:6:15: stages.base.platform: invalid platform "linux/notanarch/x/y"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			opt := testOpt("")

@@ -51,7 +51,7 @@ func TestFlagshipAndTwinCompileEveryTarget(t *testing.T) {
 // The flagship carries each technique of the strategy.
 func TestFlagshipUsesTheStrategy(t *testing.T) {
 	s := loadFile(t, "../ohlcv.build.yaml")
-	o, err := BuildOutline(s, testOpt("test"))
+	o, err := BuildOutline(context.Background(), s, testOpt("test"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,45 +13,87 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
+// fuzzSeeds are small versions of the hostile shapes: deep nesting, many
+// aliases, long chains, interpolation growth, and the YAML corners.
+var fuzzSeeds = []string{
+	"version: 1\nx: &a [*a]\nstages: {a: {from: scratch}}\n",
+	"version: 1\nstages:\n  a:\n    from: a\n",
+	"version: 1\nargs: {A: ${A}}\nstages:\n  a:\n    from: ${A:-scratch}\n    steps: [{copy: {src: '${A}', dst: /}}]\n",
+	"version: 1\nx: " + strings.Repeat("[", 200) + "\n",
+	"version: 1\nstages: {a: {from: scratch, steps: [" + strings.Repeat("{parallel: [", 40) + "{run: x}" + strings.Repeat("]}", 40) + "]}}\n",
+	"version: 1\nx-0: &a0 {run: x}\nx-1: &a1 [*a0, *a0, *a0, *a0]\nx-2: &a2 [{parallel: *a1}, {parallel: *a1}]\nstages: {a: {from: scratch, steps: *a2}}\n",
+	"version: 1\nstages:\n  s0: {from: scratch, steps: [{run: [x]}]}\n  s1: {from: s0, steps: [{run: [x]}]}\n  s2: {from: s1, steps: [{copy: {from: s0, src: /a, dst: /b}}]}\n",
+	"version: 1\nstages:\n  a:\n    from: scratch\n    env:\n      E0: xxxxxxxx\n      E1: ${E0}${E0}${E0}${E0}\n      E2: ${E1}${E1}${E1}${E1}\n      E3: ${E2}${E2}${E2}${E2}\n",
+	"version: 1\nargs:\n  A: aaaaaaaaaaaaaaaa\n  B: ${A//?/${A}}\n  C: ${B//?/${B}}\nstages: {a: {from: scratch, env: {X: \"${C}\"}}}\n",
+	"\xef\xbb\xbf%YAML 1.2\n---\nversion: 1\nstages: {a: {from: scratch, image: {expose: [1-1024, \"${P}\"]}}}\n",
+	"version: 1\nstages: {\"\\e[31m\": {from: scratch}}\n",
+	"version: 1\nstages: {a: {from: scratch, steps: [{run: x, mounts: [{type: secret, target: /}]}]}}\n",
+}
+
 // FuzzLoadCompile feeds arbitrary bytes to Load and, when they load, to
-// Compile for every stage, and marshals the result. Nothing may panic, and
-// every error about the spec must name the file.
+// Compile for every stage, and marshals the result. Nothing may panic,
+// every error must name the file (Load's and Compile's alike), and no input
+// may allocate more than the memory bound.
 func FuzzLoadCompile(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*/ohlcv.build.yaml")
-	seeds = append(seeds, "../ohlcv.build.yaml", "../examples/ohlcv-rag/offline.build.yaml")
-	for _, s := range seeds {
+	files, _ := filepath.Glob("testdata/*/ohlcv.build.yaml")
+	files = append(files, "../ohlcv.build.yaml", "../examples/ohlcv-rag/offline.build.yaml")
+	for _, s := range files {
 		if dt, err := os.ReadFile(s); err == nil {
 			f.Add(dt)
 		}
 	}
-	f.Add([]byte("version: 1\nx: &a [*a]\nstages: {a: {from: scratch}}\n"))
-	f.Add([]byte("version: 1\nstages:\n  a:\n    from: a\n"))
-	f.Add([]byte("version: 1\nargs: {A: ${A}}\nstages:\n  a:\n    from: ${A:-scratch}\n    steps: [{copy: {src: '${A}', dst: /}}]\n"))
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		done := make(chan struct{})
 		defer close(done)
 		go func() {
 			select {
 			case <-done:
-			case <-time.After(3 * time.Second):
+			case <-time.After(10 * time.Second):
 				panic(fmt.Sprintf("HANG on %q", data))
 			}
 		}()
-		s, err := spec.Load("fuzz.yaml", data)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
-				t.Fatalf("an error without the file name: %v", err)
-			}
-			return
-		}
-		for _, st := range s.Stages {
-			res, err := Compile(context.Background(), s, testOpt(st.Name))
-			if err != nil {
-				continue
-			}
-			if _, err := res.State.Marshal(context.Background(), marshalOpts...); err != nil {
-				t.Fatalf("marshal %s: %v", st.Name, err)
-			}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fuzzOne(t, data)
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > MaxMemory {
+			t.Fatalf("allocated %d MiB, more than the %d MiB bound", n>>20, MaxMemory>>20)
 		}
 	})
+}
+
+func fuzzOne(t *testing.T, data []byte) {
+	s, err := spec.Load("fuzz.yaml", data)
+	if err != nil {
+		checkFuzzError(t, err)
+		return
+	}
+	for _, st := range s.Stages {
+		opt := testOpt(st.Name)
+		opt.ResolveImageConfig = anyImage
+		res, err := Compile(context.Background(), s, opt)
+		if err != nil {
+			checkFuzzError(t, err)
+			continue
+		}
+		if _, err := res.State.Marshal(context.Background(), marshalOpts...); err != nil {
+			t.Fatalf("marshal %s: %v", st.Name, err)
+		}
+	}
+}
+
+// checkFuzzError checks that every line of an error names the file, and
+// that it is not a recovered compiler panic.
+func checkFuzzError(t *testing.T, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strings.HasPrefix(line, "fuzz.yaml") {
+			t.Fatalf("an error line without the file name: %q", line)
+		}
+	}
+	if strings.Contains(err.Error(), "the compiler failed on this spec") || strings.Contains(err.Error(), "the YAML parser failed") {
+		t.Fatalf("a panic: %v", err)
+	}
 }

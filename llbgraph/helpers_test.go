@@ -76,6 +76,7 @@ func testOpt(target string) Opt {
 	r := &stubResolve{}
 	return Opt{
 		Target:             target,
+		BuildPlatform:      ocispecs.Platform{OS: "linux", Architecture: "amd64"},
 		ResolveImageConfig: r.resolve,
 		MainContext: func(_ context.Context, excludes, follow []string) (*llb.State, error) {
 			st := llb.Local("context", llb.ExcludePatterns(excludes), llb.FollowPaths(follow))

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -49,37 +47,62 @@ func isEmptyImage(img *imageConfig) bool {
 	return true
 }
 
-// cloneImage deep-copies the parts of a config that stages change, so a
-// stage never changes the config of the stage it builds on.
-func cloneImage(src imageConfig) imageConfig {
-	img := src
-	img.Config.Env = slices.Clone(src.Config.Env)
-	img.Config.Cmd = slices.Clone(src.Config.Cmd)
-	img.Config.Entrypoint = slices.Clone(src.Config.Entrypoint)
-	img.Config.OnBuild = slices.Clone(src.Config.OnBuild)
-	img.Config.Shell = slices.Clone(src.Config.Shell)
-	img.Config.ExposedPorts = maps.Clone(src.Config.ExposedPorts)
-	img.Config.Volumes = maps.Clone(src.Config.Volumes)
-	img.Config.Labels = maps.Clone(src.Config.Labels)
-	if src.Config.Healthcheck != nil {
-		hc := *src.Config.Healthcheck
-		hc.Test = slices.Clone(hc.Test)
-		img.Config.Healthcheck = &hc
-	}
-	img.History = slices.Clone(src.History)
-	img.RootFS.DiffIDs = slices.Clone(src.RootFS.DiffIDs)
-	return img
+// history is an image history as a chain: a stage's own entries after its
+// base's, which it shares rather than copies, so a chain of stages costs
+// one entry per step, not one copy of the whole history per stage.
+type history struct {
+	base    *history
+	entries []ocispecs.History
 }
 
-// addEnv sets NAME=value in an env list, replacing an earlier value.
-func addEnv(env []string, name, value string) []string {
+// flatten returns the whole history, oldest first.
+func (h *history) flatten() []ocispecs.History {
+	var chain []*history
+	n := 0
+	for p := h; p != nil; p = p.base {
+		chain = append(chain, p)
+		n += len(p.entries)
+	}
+	out := make([]ocispecs.History, 0, n)
+	for i := len(chain) - 1; i >= 0; i-- {
+		out = append(out, chain[i].entries...)
+	}
+	return out
+}
+
+// config is a stage's image configuration so far. Its slices and maps are
+// shared with the stage it builds on until the stage first changes them
+// (copy on write), so an unchanged environment costs nothing per stage.
+type config struct {
+	img   imageConfig // History is kept in hist instead
+	owned struct{ env, labels, ports, volumes bool }
+}
+
+// inherit returns a configuration that shares parent's values.
+func inherit(parent imageConfig) config {
+	parent.History = nil
+	return config{img: parent}
+}
+
+// setEnvVar sets NAME=value in the image's environment, replacing an
+// earlier value.
+func (b *stageBuild) setEnvVar(name, value string) {
+	cfg := &b.cfg
+	if b.c.budget.spend(len(cfg.img.Config.Env)*16) != nil {
+		return // reported after the step
+	}
+	if !cfg.owned.env {
+		cfg.img.Config.Env = slices.Clone(cfg.img.Config.Env)
+		cfg.owned.env = true
+	}
+	env := cfg.img.Config.Env
 	for i, kv := range env {
 		if k, _, _ := strings.Cut(kv, "="); k == name {
 			env[i] = name + "=" + value
-			return env
+			return
 		}
 	}
-	return append(env, name+"="+value)
+	cfg.img.Config.Env = append(env, name+"="+value)
 }
 
 // history records a step in the image's history, the way `docker history`
@@ -88,11 +111,23 @@ func (b *stageBuild) history(createdBy string, withLayer bool) {
 	if withLayer {
 		createdBy += " # buildkit"
 	}
-	b.image.History = append(b.image.History, ocispecs.History{
+	b.c.budget.spend(len(createdBy))
+	b.hist.entries = append(b.hist.entries, ocispecs.History{
 		CreatedBy:  createdBy,
 		Comment:    historyComment,
 		EmptyLayer: !withLayer,
 	})
+}
+
+// finalImage returns the stage's image configuration with its whole
+// history, for the image built from it.
+func (b *stageBuild) finalImage() (*imageConfig, error) {
+	img := b.cfg.img
+	img.History = b.hist.flatten()
+	if err := b.c.budget.spend(len(img.History) * 64); err != nil {
+		return nil, b.c.errorf(&b.sp.stage.Node, "", b.sp.stage.NameRange, "%v", err)
+	}
+	return &img, nil
 }
 
 // shellCommand returns a string-form command as arguments: the image's
@@ -105,49 +140,77 @@ func shellCommand(img *imageConfig, script string) []string {
 	return append(sh, script)
 }
 
+// commandArgs returns a command as image config arguments: the list form as
+// written, the string form through the image's shell.
+func commandArgs(img *imageConfig, c *spec.Command) []string {
+	if c.IsExec {
+		return slices.Clone(c.Exec)
+	}
+	return shellCommand(img, c.Shell)
+}
+
 // applyImage applies a stage's image block to its configuration, after its
 // steps, with the stage's final environment in scope.
 func (b *stageBuild) applyImage(im *spec.Image) error {
-	cfg := &b.image.Config
+	cfg := &b.cfg.img.Config
 	sc := b.scope()
-	n := im.Node
+	n := &im.Node
 	if im.Entrypoint != nil {
-		cfg.Entrypoint = commandArgs(&b.image, im.Entrypoint)
+		cfg.Entrypoint = commandArgs(&b.cfg.img, im.Entrypoint)
 		if im.Cmd == nil {
 			cfg.Cmd = nil // as in a Dockerfile: a new entrypoint drops an inherited cmd
 		}
 		b.history(fmt.Sprintf("ENTRYPOINT %q", cfg.Entrypoint), false)
 	}
 	if im.Cmd != nil {
-		cfg.Cmd = commandArgs(&b.image, im.Cmd)
+		cfg.Cmd = commandArgs(&b.cfg.img, im.Cmd)
 		b.history(fmt.Sprintf("CMD %q", cfg.Cmd), false)
 	}
 	if len(im.Expose) > 0 {
-		ports, err := sc.expandAll(n, "expose", im.Expose)
-		if err != nil {
-			return err
-		}
-		if cfg.ExposedPorts == nil {
-			cfg.ExposedPorts = map[string]struct{}{}
-		}
-		for _, p := range ports {
-			exposed, err := expandPorts(p)
-			if err != nil {
-				return n.Errorf(b.c.spec.Filename, "expose", "%v", err)
+		var written []string
+		for i := range im.Expose {
+			p := im.Expose[i]
+			key := fmt.Sprintf("expose[%d]", i)
+			if p.IsTemplate() {
+				raw, err := sc.expand(n, key, p.Range, p.Raw)
+				if err != nil {
+					return err
+				}
+				if p, err = spec.ParsePort(raw); err != nil {
+					return b.c.errorf(n, key, im.Expose[i].Range, "%v", err)
+				}
 			}
-			for _, e := range exposed {
+			if err := b.c.budget.spend(16 * (p.Last - p.First + 1 + len(cfg.ExposedPorts)*boolInt(!b.cfg.owned.ports))); err != nil {
+				return b.c.errorf(n, key, p.Range, "%v", err)
+			}
+			if !b.cfg.owned.ports {
+				cfg.ExposedPorts = maps.Clone(cfg.ExposedPorts)
+				b.cfg.owned.ports = true
+			}
+			if cfg.ExposedPorts == nil {
+				cfg.ExposedPorts = map[string]struct{}{}
+			}
+			for _, e := range p.Each() {
 				cfg.ExposedPorts[e] = struct{}{}
 			}
+			written = append(written, p.String())
 		}
-		b.history("EXPOSE "+strings.Join(ports, " "), false)
+		b.history("EXPOSE "+strings.Join(written, " "), false)
 	}
 	if len(im.Labels) > 0 {
+		if err := b.c.budget.spend(32 * (len(im.Labels) + len(cfg.Labels)*boolInt(!b.cfg.owned.labels))); err != nil {
+			return b.c.errorf(n, "labels", n.Range, "%v", err)
+		}
+		if !b.cfg.owned.labels {
+			cfg.Labels = maps.Clone(cfg.Labels)
+			b.cfg.owned.labels = true
+		}
 		if cfg.Labels == nil {
 			cfg.Labels = map[string]string{}
 		}
-		var kvs []string
+		kvs := make([]string, 0, len(im.Labels))
 		for _, l := range im.Labels {
-			v, err := sc.expand(n, "labels", l.Value)
+			v, err := sc.expand(spec.Field(n, "labels."+l.Name), "", l.Range, l.Value)
 			if err != nil {
 				return err
 			}
@@ -157,9 +220,16 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 		b.history("LABEL "+strings.Join(kvs, " "), false)
 	}
 	if len(im.Volumes) > 0 {
-		vols, err := sc.expandAll(n, "volumes", im.Volumes)
+		vols, err := sc.expandList(n, "volumes", im.Volumes)
 		if err != nil {
 			return err
+		}
+		if err := b.c.budget.spend(32 * (len(vols) + len(cfg.Volumes)*boolInt(!b.cfg.owned.volumes))); err != nil {
+			return b.c.errorf(n, "volumes", n.Range, "%v", err)
+		}
+		if !b.cfg.owned.volumes {
+			cfg.Volumes = maps.Clone(cfg.Volumes)
+			b.cfg.owned.volumes = true
 		}
 		if cfg.Volumes == nil {
 			cfg.Volumes = map[string]struct{}{}
@@ -170,86 +240,52 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 		b.history(fmt.Sprintf("VOLUME %v", vols), false)
 	}
 	if hc := im.Healthcheck; hc != nil {
-		if err := b.applyHealthcheck(hc); err != nil {
-			return err
-		}
+		b.applyHealthcheck(hc)
 	}
-	if n.Has("stopsignal") {
-		sig, err := sc.expand(n, "stopsignal", im.Stopsignal)
-		if err != nil {
-			return err
+	if sig := im.Stopsignal; sig != nil {
+		v := sig.Raw
+		if sig.IsTemplate() {
+			var err error
+			if v, err = sc.expand(n, "stopsignal", sig.Range, sig.Raw); err != nil {
+				return err
+			}
+			if err := spec.ParseSignal(v); err != nil {
+				return b.c.errorf(n, "stopsignal", sig.Range, "%v", err)
+			}
 		}
-		cfg.StopSignal = sig
-		b.history("STOPSIGNAL "+sig, false)
+		cfg.StopSignal = v
+		b.history("STOPSIGNAL "+v, false)
 	}
 	return nil
 }
 
-func (b *stageBuild) applyHealthcheck(hc *spec.Healthcheck) error {
-	test, err := spec.HealthcheckTest(hc.Test)
-	if err != nil {
-		return hc.Node.Errorf(b.c.spec.Filename, "test", "%v", err)
-	}
-	h := &dockerspec.HealthcheckConfig{Test: test, Retries: hc.Retries}
-	durations := []struct {
-		key string
-		val string
-		dst *time.Duration
-	}{
-		{"interval", hc.Interval, &h.Interval},
-		{"timeout", hc.Timeout, &h.Timeout},
-		{"start_period", hc.StartPeriod, &h.StartPeriod},
-		{"start_interval", hc.StartInterval, &h.StartInterval},
-	}
-	for _, d := range durations {
-		if !hc.Node.Has(d.key) {
-			continue
+func (b *stageBuild) applyHealthcheck(hc *spec.Healthcheck) {
+	test := slices.Clone(hc.Test.Args)
+	h := &dockerspec.HealthcheckConfig{Test: test}
+	if !(len(test) == 1 && test[0] == "NONE") {
+		if hc.Retries != nil {
+			h.Retries = hc.Retries.Value
 		}
-		v, err := spec.ParseDuration(d.val)
-		if err != nil {
-			return hc.Node.Errorf(b.c.spec.Filename, d.key, "%v", err)
+		if hc.Interval != nil {
+			h.Interval = hc.Interval.Value
 		}
-		*d.dst = v
+		if hc.Timeout != nil {
+			h.Timeout = hc.Timeout.Value
+		}
+		if hc.StartPeriod != nil {
+			h.StartPeriod = hc.StartPeriod.Value
+		}
+		if hc.StartInterval != nil {
+			h.StartInterval = hc.StartInterval.Value
+		}
 	}
-	if len(test) == 1 && test[0] == "NONE" {
-		h = &dockerspec.HealthcheckConfig{Test: test}
-	}
-	b.image.Config.Healthcheck = h
+	b.cfg.img.Config.Healthcheck = h
 	b.history(fmt.Sprintf("HEALTHCHECK %q", test), false)
-	return nil
 }
 
-// commandArgs returns a command as image config arguments: the list form as
-// written, the string form through the image's shell.
-func commandArgs(img *imageConfig, c *spec.Command) []string {
-	if c.IsExec {
-		return slices.Clone(c.Exec)
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	return shellCommand(img, c.Shell)
-}
-
-// maxPortRange bounds how many ports one expose range may name.
-const maxPortRange = 1024
-
-// expandPorts turns port[-port][/proto] into one port/proto per port, as
-// Docker does with EXPOSE 8000-8010.
-func expandPorts(p string) ([]string, error) {
-	ports, proto, ok := strings.Cut(p, "/")
-	if !ok {
-		proto = "tcp"
-	}
-	lo, hi, isRange := strings.Cut(ports, "-")
-	if !isRange {
-		hi = lo
-	}
-	start, err1 := strconv.Atoi(lo)
-	end, err2 := strconv.Atoi(hi)
-	if err1 != nil || err2 != nil || start < 1 || end > 65535 || start > end || end-start >= maxPortRange {
-		return nil, fmt.Errorf("%q is not a port or a port range of up to %d ports between 1 and 65535", p, maxPortRange)
-	}
-	out := make([]string, 0, end-start+1)
-	for port := start; port <= end; port++ {
-		out = append(out, strconv.Itoa(port)+"/"+proto)
-	}
-	return out, nil
+	return 0
 }

@@ -10,11 +10,10 @@ import (
 )
 
 // mounts compiles a run-like step's mounts, with RUN --mount's semantics.
-func (b *stageBuild) mounts(s *spec.Step) ([]llb.RunOption, error) {
-	out := make([]llb.RunOption, 0, len(s.Mounts))
-	for i := range s.Mounts {
-		m := &s.Mounts[i]
-		opt, err := b.mount(m)
+func (b *stageBuild) mounts(ms []spec.Mount) ([]llb.RunOption, error) {
+	out := make([]llb.RunOption, 0, len(ms))
+	for i := range ms {
+		opt, err := b.mount(&ms[i])
 		if err != nil {
 			return nil, err
 		}
@@ -33,17 +32,17 @@ func (b *stageBuild) expandMount(m *spec.Mount) (expanded, error) {
 	var e expanded
 	for _, f := range []struct {
 		key string
-		in  string
+		in  spec.String
 		out *string
 	}{{"target", m.Target, &e.target}, {"id", m.ID, &e.id}, {"source", m.Source, &e.source}, {"env", m.Env, &e.env}} {
-		v, err := sc.expand(m.Node, f.key, f.in)
+		v, err := sc.expand(&m.Node, f.key, f.in.Range, f.in.Value)
 		if err != nil {
 			return e, err
 		}
 		*f.out = v
 	}
 	if e.target != "" && !path.IsAbs(e.target) {
-		e.target = path.Join("/", b.image.Config.WorkingDir, e.target)
+		e.target = path.Join("/", b.cfg.img.Config.WorkingDir, e.target)
 	}
 	return e, nil
 }
@@ -53,27 +52,27 @@ func (b *stageBuild) mount(m *spec.Mount) (llb.RunOption, error) {
 	if err != nil {
 		return nil, err
 	}
-	if path.Clean(e.target) == "/" && m.Type != "secret" && m.Type != "ssh" {
-		return nil, m.Node.Errorf(b.c.spec.Filename, "target", "a mount cannot cover / (the step's root)")
+	if e.target != "" && path.Clean(e.target) == "/" {
+		return nil, b.c.errorf(&m.Node, "target", m.Target.Range, "a mount cannot cover / (the step's root)")
 	}
-	switch m.Type {
-	case "secret":
+	switch m.Type.Value {
+	case spec.MountSecret:
 		return b.secretMount(m, e), nil
-	case "ssh":
+	case spec.MountSSH:
 		return b.sshMount(m, e), nil
-	case "tmpfs":
+	case spec.MountTmpfs:
 		var size int64
-		if m.Node.Has("size") {
-			size, _ = spec.ParseSize(m.Size) // validated by Load
+		if m.Size != nil {
+			size = m.Size.Value
 		}
 		return llb.AddMount(e.target, llb.Scratch(), llb.Tmpfs(llb.TmpfsSize(size))), nil
-	case "bind":
+	case spec.MountBind:
 		st := b.p.main
 		if src, ok := b.p.refs[m]; ok {
-			st = b.c.sourceState(src, b.name("from "+src.name), m.Node.Field("from"))
+			st = b.c.sourceState(src, b.name("from "+src.name), m.From.Range)
 		}
 		opts := []llb.MountOption{}
-		if m.Readwrite {
+		if m.Readwrite.Value {
 			opts = append(opts, llb.ForceNoOutput) // writes are thrown away, as in RUN --mount=type=bind,rw
 		} else {
 			opts = append(opts, llb.Readonly)
@@ -82,9 +81,10 @@ func (b *stageBuild) mount(m *spec.Mount) (llb.RunOption, error) {
 			opts = append(opts, llb.SourcePath(src))
 		}
 		return llb.AddMount(e.target, st, opts...), nil
-	default: // cache
+	case spec.MountCache:
 		return b.cacheMountOf(m, e), nil
 	}
+	return nil, b.c.errorf(&m.Node, "type", m.Type.Range, "unknown mount type %s", spec.Quote(string(m.Type.Value)))
 }
 
 // cacheMountOf compiles a cache mount. As in the Dockerfile frontend, the id
@@ -92,10 +92,10 @@ func (b *stageBuild) mount(m *spec.Mount) (llb.RunOption, error) {
 // with that owner and mode.
 func (b *stageBuild) cacheMountOf(m *spec.Mount, e expanded) llb.RunOption {
 	sharing := llb.CacheMountShared
-	switch m.Sharing {
-	case "private":
+	switch m.Sharing.Value {
+	case spec.SharingPrivate:
 		sharing = llb.CacheMountPrivate
-	case "locked":
+	case spec.SharingLocked:
 		sharing = llb.CacheMountLocked
 	}
 	id := e.id
@@ -104,20 +104,16 @@ func (b *stageBuild) cacheMountOf(m *spec.Mount, e expanded) llb.RunOption {
 	}
 	st := llb.Scratch()
 	if src, ok := b.p.refs[m]; ok {
-		st = b.c.sourceState(src, b.name("from "+src.name), m.Node.Field("from"))
+		st = b.c.sourceState(src, b.name("from "+src.name), m.From.Range)
 	}
-	opts := []llb.MountOption{llb.AsPersistentCacheDir(b.c.opt.CacheIDNamespace+"/"+id, sharing)}
-	if m.Readonly {
+	opts := []llb.MountOption{llb.AsPersistentCacheDir(b.c.cacheID(id), sharing)}
+	if m.Readonly.Value {
 		opts = append(opts, llb.Readonly)
 	}
 	if src := path.Join("/", e.source); src != "/" {
 		opts = append(opts, llb.SourcePath(src))
-	} else if m.UID != nil || m.GID != nil || m.Node.Has("mode") {
-		mode := os.FileMode(0o755)
-		if m.Node.Has("mode") {
-			mode, _ = spec.ParseMode(m.Mode) // validated by Load
-		}
-		st = st.File(llb.Mkdir("/cache", mode, llb.WithUIDGID(deref(m.UID), deref(m.GID))),
+	} else if m.UID != nil || m.GID != nil || m.Mode != nil {
+		st = st.File(llb.Mkdir("/cache", modeOr(m.Mode, 0o755), llb.WithUIDGID(intOr(m.UID), intOr(m.GID))),
 			llb.WithCustomName("[internal] setting cache mount permissions"))
 		opts = append(opts, llb.SourcePath("/cache"))
 	}
@@ -132,8 +128,11 @@ func (b *stageBuild) secretMount(m *spec.Mount, e expanded) llb.RunOption {
 	if id == "" {
 		id = path.Base(e.target)
 	}
+	if b.c.capture != nil {
+		b.c.capture.secret(id, m.Required.Value, m.Node.Range)
+	}
 	opts := []llb.SecretOption{llb.SecretID(id)}
-	if !m.Required {
+	if !m.Required.Value {
 		opts = append(opts, llb.SecretOptional)
 	}
 	var target *string
@@ -146,38 +145,47 @@ func (b *stageBuild) secretMount(m *spec.Mount, e expanded) llb.RunOption {
 		}
 		target = &dest
 	}
-	if m.UID != nil || m.GID != nil || m.Node.Has("mode") {
-		mode := os.FileMode(0o400)
-		if m.Node.Has("mode") {
-			mode, _ = spec.ParseMode(m.Mode)
-		}
-		opts = append(opts, llb.SecretFileOpt(deref(m.UID), deref(m.GID), int(mode)))
+	if m.UID != nil || m.GID != nil || m.Mode != nil {
+		opts = append(opts, llb.SecretFileOpt(intOr(m.UID), intOr(m.GID), int(modeOr(m.Mode, 0o400))))
 	}
 	return llb.AddSecretWithDest(id, target, opts...)
 }
 
 // sshMount forwards an ssh agent socket.
 func (b *stageBuild) sshMount(m *spec.Mount, e expanded) llb.RunOption {
-	opts := []llb.SSHOption{llb.SSHID(e.id)}
+	id := e.id
+	if id == "" {
+		id = "default"
+	}
+	if b.c.capture != nil {
+		b.c.capture.ssh(id, m.Required.Value, m.Node.Range)
+	}
+	var opts []llb.SSHOption
+	if e.id != "" {
+		opts = append(opts, llb.SSHID(e.id))
+	}
 	if e.target != "" {
 		opts = append(opts, llb.SSHSocketTarget(e.target))
 	}
-	if !m.Required {
+	if !m.Required.Value {
 		opts = append(opts, llb.SSHOptional)
 	}
-	if m.UID != nil || m.GID != nil || m.Node.Has("mode") {
-		mode := os.FileMode(0o600)
-		if m.Node.Has("mode") {
-			mode, _ = spec.ParseMode(m.Mode)
-		}
-		opts = append(opts, llb.SSHSocketOpt(e.target, deref(m.UID), deref(m.GID), int(mode)))
+	if m.UID != nil || m.GID != nil || m.Mode != nil {
+		opts = append(opts, llb.SSHSocketOpt(e.target, intOr(m.UID), intOr(m.GID), int(modeOr(m.Mode, 0o600))))
 	}
 	return llb.AddSSHSocket(opts...)
 }
 
-func deref(p *int) int {
+func intOr(p *spec.Int) int {
 	if p == nil {
 		return 0
 	}
-	return *p
+	return p.Value
+}
+
+func modeOr(m *spec.Mode, def os.FileMode) os.FileMode {
+	if m == nil {
+		return def
+	}
+	return m.Value
 }

@@ -1,20 +1,22 @@
 package llbgraph
 
 import (
-	"bytes"
-	"path"
+	"context"
+	"slices"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
 // Outline is what a build of one target takes from the user: the args its
-// stages read, and the secrets and ssh agents its steps mount (--call=outline).
+// steps really use, and the secrets and ssh agents they mount
+// (--call=outline).
 type Outline struct {
 	// Target is the stage the outline is for.
 	Target string
 	// Description is the target's description.
 	Description string
-	// Args are the args the target's stages mention, with their values.
+	// Args are the args the target's steps use, in declaration order, with
+	// their values.
 	Args []OutlineArg
 	// Secrets are the secret ids the target's steps mount.
 	Secrets []OutlineMount
@@ -28,7 +30,7 @@ type OutlineArg struct {
 	Name string
 	// Value is its value in this build: the default or the --build-arg.
 	Value string
-	// Range is where the arg is declared.
+	// Range is where the arg is declared; zero for a platform arg.
 	Range spec.Range
 }
 
@@ -42,74 +44,55 @@ type OutlineMount struct {
 	Range spec.Range
 }
 
-// BuildOutline returns the outline of opt.Target. It plans the build but
-// resolves no image.
-func BuildOutline(s *spec.Spec, opt Opt) (*Outline, error) {
-	c, p, err := newPlan(s, opt)
+// capture records, while a target compiles, the args that expansions and
+// runs really use and the secrets and agents the steps mount, as
+// dockerfile2llb's outline capture does: a name in a comment, or an arg
+// declared and never read, does not count.
+type capture struct {
+	args    map[string]bool
+	secrets []OutlineMount
+	agents  []OutlineMount
+}
+
+func (c *capture) arg(name string) { c.args[name] = true }
+
+func (c *capture) secret(id string, required bool, r spec.Range) {
+	c.secrets = addMount(c.secrets, id, required, r)
+}
+
+func (c *capture) ssh(id string, required bool, r spec.Range) {
+	c.agents = addMount(c.agents, id, required, r)
+}
+
+// addMount adds id, once; a later required mount makes it required.
+func addMount(list []OutlineMount, id string, required bool, r spec.Range) []OutlineMount {
+	if i := slices.IndexFunc(list, func(m OutlineMount) bool { return m.ID == id }); i >= 0 {
+		list[i].Required = list[i].Required || required
+		return list
+	}
+	return append(list, OutlineMount{ID: id, Required: required, Range: r})
+}
+
+// BuildOutline compiles opt.Target as [Compile] does, resolving its images,
+// and returns what the compilation used.
+func BuildOutline(ctx context.Context, s *spec.Spec, opt Opt) (*Outline, error) {
+	c, err := newCompiler(s, opt)
 	if err != nil {
 		return nil, err
 	}
-	o := &Outline{Target: p.target.spec.Name, Description: p.target.spec.Description}
-	lines := bytes.Split(s.Source, []byte("\n"))
-	used := map[string]bool{}
-	secrets := map[string]bool{}
-	ssh := map[string]bool{}
-	for _, sp := range p.order {
-		text := linesOf(lines, sp.spec.Node.Range)
-		for _, a := range s.Args {
-			if !used[a.Name] && mentions(text, a.Name) {
-				used[a.Name] = true
-			}
-		}
-		walkMounts(sp.spec.Steps, func(m *spec.Mount) {
-			id, err := scope{c: c}.expand(m.Node, "id", m.ID)
-			if err != nil {
-				id = m.ID
-			}
-			switch m.Type {
-			case "secret":
-				if id == "" {
-					id = path.Base(m.Target)
-				}
-				if !secrets[id] {
-					secrets[id] = true
-					o.Secrets = append(o.Secrets, OutlineMount{ID: id, Required: m.Required, Range: m.Node.Range})
-				}
-			case "ssh":
-				if id == "" {
-					id = "default"
-				}
-				if !ssh[id] {
-					ssh[id] = true
-					o.SSH = append(o.SSH, OutlineMount{ID: id, Required: m.Required, Range: m.Node.Range})
-				}
-			}
-		})
+	c.capture = &capture{args: map[string]bool{}}
+	res, err := c.compile(ctx)
+	if err != nil {
+		return nil, err
 	}
+	st := s.Stages.Get(res.Target)
+	o := &Outline{Target: res.Target, Description: st.Description.Value, Secrets: c.capture.secrets, SSH: c.capture.agents}
 	for _, a := range s.Args {
-		if used[a.Name] {
-			o.Args = append(o.Args, OutlineArg{Name: a.Name, Value: c.args[a.Name], Range: a.Range})
+		if c.capture.args[a.Name] {
+			o.Args = append(o.Args, OutlineArg{Name: a.Name, Value: c.args[a.Name], Range: a.NameRange})
 		}
 	}
 	return o, nil
-}
-
-// walkMounts calls fn for each mount of steps, parallel branches included.
-func walkMounts(steps []spec.Step, fn func(*spec.Mount)) {
-	walkSteps(steps, func(step *spec.Step) {
-		for j := range step.Mounts {
-			fn(&step.Mounts[j])
-		}
-	})
-}
-
-// linesOf returns the text of the lines a range covers.
-func linesOf(lines [][]byte, r spec.Range) string {
-	start, end := r.Start.Line-1, r.End.Line
-	if start < 0 || end > len(lines) || start >= end {
-		return ""
-	}
-	return string(bytes.Join(lines[start:end], []byte("\n")))
 }
 
 // Target is one stage as --call=targets lists it.
@@ -131,7 +114,7 @@ func Targets(s *spec.Spec) []Target {
 	def, _ := TargetName(s, "")
 	out := make([]Target, 0, len(s.Stages))
 	for _, st := range s.Stages {
-		out = append(out, Target{Name: st.Name, Description: st.Description, Base: st.From, Default: st.Name == def, Range: st.Node.Range})
+		out = append(out, Target{Name: st.Name, Description: st.Description.Value, Base: st.From.Value, Default: st.Name == def, Range: st.Node.Range})
 	}
 	return out
 }

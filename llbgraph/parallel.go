@@ -13,7 +13,7 @@ import (
 // against it, in list order, so a later branch wins a conflict. The solver
 // runs the branches concurrently and caches each on its own: changing one
 // branch re-runs only that branch.
-func (b *stageBuild) parallel(s *spec.Step) error {
+func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 	base := b.state
 	parts := make([]llb.State, 0, len(s.Parallel)+1)
 	parts = append(parts, base)
@@ -21,16 +21,18 @@ func (b *stageBuild) parallel(s *spec.Step) error {
 	aptRan := false
 	b.inParallel = true
 	defer func() { b.inParallel = false }()
-	for i := range s.Parallel {
-		br := &s.Parallel[i]
+	for i, br := range s.Parallel {
 		label := fmt.Sprintf("parallel %d/%d", i+1, len(s.Parallel))
 		st, history, err := b.fsStep(base, br, b.name(label+" "+stepSummary(br)))
 		if err != nil {
 			return err
 		}
-		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), b.c.location(br.Node.Range)))
+		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), b.c.location(br.StepNode().Range)))
 		histories = append(histories, history)
-		aptRan = aptRan || br.Kind() == "apt"
+		aptRan = aptRan || br.Kind() == spec.KindApt
+	}
+	if err := b.c.budget.spend(opCost * (len(s.Parallel) + 1)); err != nil {
+		return b.c.errorf(&s.Node, "", s.Node.Range, "%v", err)
 	}
 	// Every branch runs on the state before the group, so each apt branch
 	// must replace docker-clean itself; after the merge it is gone.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -36,35 +35,45 @@ type source struct {
 	stage    *stagePlan
 	load     func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error)
 
-	// where it was first referenced, for errors and names
-	node spec.Node
+	// where it was first referenced, for errors
+	node *spec.Node
 	key  string
+	at   spec.Range
 
 	// set by resolve
 	state llb.State
-	image *dockerspec.DockerOCIImage // nil for a context without a config
-	ref   string                     // an image pinned by digest
+	image *imageConfig // nil for a context without a config
+	ref   string       // an image pinned by digest
 }
+
+// planState is how far a stage's planning is.
+type planState uint8
+
+const (
+	unplanned planState = iota
+	planning
+	planned
+)
 
 // stagePlan is a reachable stage and what it starts from.
 type stagePlan struct {
-	spec     *spec.Stage
+	stage    *spec.Stage
 	base     *source
 	platform ocispecs.Platform
-	visiting bool
+	state    planState
 	build    *stageBuild // set when compiled
 }
 
 // plan is the part of a compilation that needs no image: the target, the
 // stages it reaches in dependency order, and every source to resolve.
 type plan struct {
-	target  *stagePlan
-	order   []*stagePlan
-	stages  map[string]*stagePlan
-	sources map[string]*source
-	refs    map[any]*source // *spec.Copy and *spec.Mount to what they read
-
-	usesMain bool // a reachable step reads the main context
+	target   *stagePlan
+	order    []*stagePlan
+	stages   map[string]*stagePlan
+	sources  map[string]*source
+	noCtx    map[string]bool // names with no named context, by platform
+	refs     map[any]*source // *spec.Copy and *spec.Mount to what they read
+	usesMain bool            // a reachable step reads the main context
 	main     llb.State
 }
 
@@ -72,135 +81,229 @@ type plan struct {
 // spec's default, or its last stage.
 func TargetName(s *spec.Spec, target string) (string, error) {
 	if target == "" {
-		target = s.Default
+		target = s.Default.Value
 	}
 	if target == "" && len(s.Stages) > 0 {
 		target = s.Stages[len(s.Stages)-1].Name
 	}
 	if s.Stages.Get(target) == nil {
-		return "", &spec.Error{Filename: s.Filename, Msg: fmt.Sprintf("target %q is not a stage%s; stages: %s", target, suggestName(target, s.Stages.Names()), strings.Join(s.Stages.Names(), ", "))}
+		return "", &spec.Error{Filename: s.Filename, Msg: fmt.Sprintf("target %s is not a stage%s; stages: %s", spec.Quote(target), spec.DidYouMean(target, s.Stages.Names()), spec.NameList(s.Stages.Names()))}
 	}
 	return target, nil
 }
 
-// newPlan plans the build of opt.Target: what Compile and BuildOutline
-// share.
-func newPlan(s *spec.Spec, opt Opt) (*compiler, *plan, error) {
-	c, err := newCompiler(s, opt)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := c.plan()
-	return c, p, err
+// pendingRef is a copy or mount whose from is still to plan.
+type pendingRef struct {
+	key  any // *spec.Copy or *spec.Mount
+	node *spec.Node
+	at   spec.Range
+	name string // expanded
 }
 
+// frame is a stage being planned: the planner walks the stages depth
+// first with an explicit stack, so a chain of ten thousand stages needs no
+// deep recursion.
+type frame struct {
+	sp    *stagePlan
+	phase int
+	refs  []pendingRef
+	next  int
+}
+
+// plan plans the build of opt.Target: the stages it reaches, dependencies
+// first, and the sources they read. Each reference is planned once.
 func (c *compiler) plan() (*plan, error) {
 	name, err := TargetName(c.spec, c.opt.Target)
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{stages: map[string]*stagePlan{}, sources: map[string]*source{}, refs: map[any]*source{}}
-	target, err := c.visit(p, c.spec.Stages.Get(name), nil)
-	if err != nil {
-		return nil, err
-	}
-	p.target = target
-	return p, nil
-}
-
-// visit plans st and, first, every stage it reads, depth first, so that
-// p.order lists dependencies before the stages that need them. stack holds
-// the stages being visited, to name a cycle.
-func (c *compiler) visit(p *plan, st *spec.Stage, stack []string) (*stagePlan, error) {
-	if sp, ok := p.stages[st.Name]; ok {
-		if sp.visiting {
-			return nil, nil // the caller reports the cycle where it has the position
-		}
-		return sp, nil
-	}
-	sp := &stagePlan{spec: st, visiting: true, platform: c.target}
-	p.stages[st.Name] = sp
-	stack = append(stack, st.Name)
-	sc := scope{c: c}
-
-	if st.Node.Has("platform") {
-		pl, err := sc.expand(st.Node, "platform", st.Platform)
+	p := &plan{stages: map[string]*stagePlan{}, sources: map[string]*source{}, noCtx: map[string]bool{}, refs: map[any]*source{}}
+	root := &stagePlan{stage: c.stages[name]}
+	p.stages[name] = root
+	stack := []*frame{{sp: root}}
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		child, err := c.planStep(p, f, stack)
 		if err != nil {
 			return nil, err
 		}
-		parsed, err := platforms.Parse(pl)
+		if child != nil {
+			stack = append(stack, &frame{sp: child})
+			continue
+		}
+		if f.phase == 3 {
+			f.sp.state = planned
+			p.order = append(p.order, f.sp)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	p.target = root
+	return p, nil
+}
+
+// planStep advances the planning of f's stage. It returns a stage to plan
+// first when the stage needs one that is not planned yet.
+func (c *compiler) planStep(p *plan, f *frame, stack []*frame) (*stagePlan, error) {
+	sp, st := f.sp, f.sp.stage
+	sc := c.scope(nil)
+	switch f.phase {
+	case 0: // the platform and the base
+		sp.state = planning
+		sp.platform = c.target
+		if pl := &st.Platform; pl.IsSet() {
+			v := pl.Value
+			if pl.IsTemplate() || v.OS == "" {
+				raw, err := sc.expand(&st.Node, "platform", pl.Range, pl.Raw)
+				if err != nil {
+					return nil, err
+				}
+				if v, err = spec.ParsePlatform(raw); err != nil {
+					return nil, c.errorf(&st.Node, "platform", pl.Range, "%v", err)
+				}
+			}
+			sp.platform = platforms.Normalize(v)
+		}
+		from, err := sc.expand(&st.Node, "from", st.From.Range, st.From.Value)
 		if err != nil {
-			return nil, withErr(st.Node.Errorf(c.spec.Filename, "platform", "invalid platform"), err)
+			return nil, err
 		}
-		sp.platform = platforms.Normalize(parsed)
-	}
-	from, err := sc.expand(st.Node, "from", st.From)
-	if err != nil {
-		return nil, err
-	}
-	base, err := c.source(p, st.Node, "from", from, sp.platform, stack)
-	if err != nil {
-		return nil, err
-	}
-	sp.base = base
-	if base.kind == fromStage {
-		if st.Node.Has("platform") && !platforms.Only(base.stage.platform).Match(sp.platform) {
-			return nil, st.Node.Errorf(c.spec.Filename, "platform", "stage %q builds from stage %q, so it has that stage's platform (%s); set platform there", st.Name, base.stage.spec.Name, platforms.Format(base.stage.platform))
+		base, child, err := c.source(p, &st.Node, "from", st.From.Range, from, sp.platform, stack)
+		if err != nil || child != nil {
+			return child, err
 		}
-		sp.platform = base.stage.platform
+		sp.base = base
+		f.phase = 1
+		return nil, nil
+	case 1: // the base's platform, and what the steps read
+		if sp.base.kind == fromStage {
+			if st.Platform.IsSet() && !platforms.Only(sp.base.stage.platform).Match(sp.platform) {
+				return nil, c.errorf(&st.Node, "platform", st.Platform.Range, "stage %s builds from stage %s, so it has that stage's platform (%s); set platform there", spec.Quote(st.Name), spec.Quote(sp.base.stage.stage.Name), platforms.Format(sp.base.stage.platform))
+			}
+			sp.platform = sp.base.stage.platform
+		}
+		refs, err := c.stepRefs(p, st)
+		if err != nil {
+			return nil, err
+		}
+		f.refs, f.phase = refs, 2
+		return nil, nil
+	case 2: // the sources of copies and mounts
+		for ; f.next < len(f.refs); f.next++ {
+			r := f.refs[f.next]
+			src, child, err := c.source(p, r.node, "from", r.at, r.name, sp.platform, stack)
+			if err != nil || child != nil {
+				return child, err
+			}
+			p.refs[r.key] = src
+		}
+		f.phase = 3
 	}
-	if err := c.visitSteps(p, sp, st.Steps, stack); err != nil {
-		return nil, err
-	}
-	sp.visiting = false
-	p.order = append(p.order, sp)
-	return sp, nil
+	return nil, nil
 }
 
-// visitSteps plans what the steps read: copy and mount sources, and the
-// main context's paths.
-func (c *compiler) visitSteps(p *plan, sp *stagePlan, steps []spec.Step, stack []string) error {
-	for i := range steps {
-		step := &steps[i]
-		if err := c.visitSteps(p, sp, step.Parallel, stack); err != nil {
-			return err
+// stepRefs lists what the steps of st read from other sources, expanded,
+// and notes whether they read the main context.
+func (c *compiler) stepRefs(p *plan, st *spec.Stage) ([]pendingRef, error) {
+	var refs []pendingRef
+	var err error
+	add := func(key any, n *spec.Node, from spec.String, readsMain bool) {
+		if err != nil {
+			return
 		}
-		if cp := step.Copy; cp != nil {
-			if err := c.visitFrom(p, sp, cp, cp.Node, cp.From, true, stack); err != nil {
-				return err
-			}
+		if from.Value == "" {
+			p.usesMain = p.usesMain || readsMain
+			return
 		}
-		for j := range step.Mounts {
-			m := &step.Mounts[j]
-			if m.Type != "bind" && m.Type != "cache" {
-				continue
-			}
-			if err := c.visitFrom(p, sp, m, m.Node, m.From, m.Type == "bind", stack); err != nil {
-				return err
-			}
+		var name string
+		if name, err = c.scope(nil).expand(n, "from", from.Range, from.Value); err == nil {
+			refs = append(refs, pendingRef{key: key, node: n, at: from.Range, name: name})
 		}
 	}
-	return nil
+	spec.WalkSteps(st.Steps, func(s spec.Step) {
+		switch s := s.(type) {
+		case *spec.CopyStep:
+			add(&s.Copy, &s.Copy.Node, s.Copy.From, true)
+		case spec.RunLike:
+			for i := range s.Options().Mounts {
+				m := &s.Options().Mounts[i]
+				if m.Type.Value == spec.MountBind || m.Type.Value == spec.MountCache {
+					add(m, &m.Node, m.From, m.Type.Value == spec.MountBind)
+				}
+			}
+		}
+	})
+	return refs, err
 }
 
-// visitFrom plans what a copy or a mount (ref) reads: the source its from
-// names or, when it names none and readsMain, the main context (a cache
-// mount without from starts empty).
-func (c *compiler) visitFrom(p *plan, sp *stagePlan, ref any, n spec.Node, from string, readsMain bool, stack []string) error {
-	if !n.Has("from") {
-		p.usesMain = p.usesMain || readsMain
-		return nil
+// source finds what name refers to, in the Dockerfile frontend's order: a
+// named context of that name, a stage, scratch, or an image. When name is
+// a stage that is not planned yet, it returns that stage to plan first.
+func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name string, pl ocispecs.Platform, stack []*frame) (*source, *stagePlan, error) {
+	if c.opt.NamedContext != nil && validRef(name) {
+		id := "context:" + name + "@" + platforms.FormatAll(pl)
+		if s, ok := p.sources[id]; ok {
+			return s, nil, nil
+		}
+		if !p.noCtx[id] {
+			load, err := c.opt.NamedContext(name, pl)
+			if err != nil {
+				return nil, nil, withErr(c.errorf(n, key, at, "named context %s", spec.Quote(name)), err)
+			}
+			if load != nil {
+				s := &source{kind: fromContext, name: name, platform: pl, load: load, node: n, key: key, at: at}
+				p.sources[id] = s
+				return s, nil, nil
+			}
+			p.noCtx[id] = true
+		}
 	}
-	name, err := scope{c: c}.expand(n, "from", from)
+	if st := c.stages[name]; st != nil {
+		sp := p.stages[name]
+		switch {
+		case sp == nil:
+			sp = &stagePlan{stage: st}
+			p.stages[name] = sp
+			return nil, sp, nil
+		case sp.state == planning:
+			return nil, nil, c.errorf(n, key, at, "stages form a cycle: %s", cycleOf(stack, name))
+		}
+		return &source{kind: fromStage, name: name, stage: sp, node: n, key: key, at: at}, nil, nil
+	}
+	if name == "scratch" {
+		return &source{kind: fromScratch, name: name, platform: pl, state: llb.Scratch().Platform(pl), node: n, key: key, at: at}, nil, nil
+	}
+	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
-		return err
+		return nil, nil, c.errorf(n, key, at, "%s names no stage and is not a valid image reference%s", spec.Quote(name), spec.DidYouMean(name, c.spec.Stages.Names()))
 	}
-	src, err := c.source(p, n, "from", name, sp.platform, stack)
-	if err != nil {
-		return err
+	ref := reference.TagNameOnly(named).String()
+	id := "image:" + ref + "@" + platforms.FormatAll(pl)
+	if s, ok := p.sources[id]; ok {
+		return s, nil, nil
 	}
-	p.refs[ref] = src
-	return nil
+	s := &source{kind: fromImage, name: name, platform: pl, ref: ref, node: n, key: key, at: at}
+	p.sources[id] = s
+	return s, nil, nil
+}
+
+// cycleOf names the cycle that a reference to name closes: the stages on
+// the stack from name's frame on, then name.
+func cycleOf(stack []*frame, name string) string {
+	var names []string
+	for i := len(stack) - 1; i >= 0; i-- {
+		names = append(names, spec.Shorten(stack[i].sp.stage.Name))
+		if stack[i].sp.stage.Name == name {
+			break
+		}
+	}
+	for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
+		names[i], names[j] = names[j], names[i]
+	}
+	names = append(names, spec.Shorten(name))
+	if len(names) > 24 {
+		names = append(append(names[:12:12], "..."), names[len(names)-12:]...)
+	}
+	return strings.Join(names, " -> ")
 }
 
 // mainContextPaths returns the main-context paths that the copy and bind
@@ -210,8 +313,9 @@ func (c *compiler) visitFrom(p *plan, sp *stagePlan, ref any, n spec.Node, from 
 // the same LLB whatever the target, and the stages that the targets of one
 // bake share are solved once.
 func mainContextPaths(s *spec.Spec) (paths []string, all bool) {
+	seen := map[string]bool{}
 	add := func(src string) {
-		if strings.ContainsAny(src, `$\`) {
+		if spec.NeedsExpansion(src) {
 			all = true
 			return
 		}
@@ -221,79 +325,33 @@ func mainContextPaths(s *spec.Spec) (paths []string, all bool) {
 		src = strings.TrimPrefix(path.Join("/", src), "/")
 		if src == "" || src == "." {
 			all = true
-		} else if !slices.Contains(paths, src) {
+		} else if !seen[src] {
+			seen[src] = true
 			paths = append(paths, src)
 		}
 	}
 	for _, st := range s.Stages {
-		walkSteps(st.Steps, func(step *spec.Step) {
-			if cp := step.Copy; cp != nil && !cp.Node.Has("from") {
-				for _, src := range cp.Src {
-					add(src)
+		spec.WalkSteps(st.Steps, func(step spec.Step) {
+			switch step := step.(type) {
+			case *spec.CopyStep:
+				if step.Copy.From.Value == "" {
+					for _, src := range step.Copy.Src {
+						add(src.Value)
+					}
 				}
-			}
-			for _, m := range step.Mounts {
-				if m.Type == "bind" && !m.Node.Has("from") {
-					add(m.Source)
+			case spec.RunLike:
+				for _, m := range step.Options().Mounts {
+					if m.Type.Value == spec.MountBind && m.From.Value == "" {
+						add(m.Source.Value)
+					}
 				}
 			}
 		})
+		if all {
+			return nil, true
+		}
 	}
 	return paths, all
-}
-
-// walkSteps calls fn for each step, parallel branches included.
-func walkSteps(steps []spec.Step, fn func(*spec.Step)) {
-	for i := range steps {
-		fn(&steps[i])
-		walkSteps(steps[i].Parallel, fn)
-	}
-}
-
-// source finds what name refers to, in the Dockerfile frontend's order: a
-// named context of that name, a stage, scratch, or an image.
-func (c *compiler) source(p *plan, n spec.Node, key, name string, pl ocispecs.Platform, stack []string) (*source, error) {
-	if c.opt.NamedContext != nil && validRef(name) {
-		id := "context:" + name + "@" + platforms.FormatAll(pl)
-		if s, ok := p.sources[id]; ok {
-			return s, nil
-		}
-		load, err := c.opt.NamedContext(name, pl)
-		if err != nil {
-			return nil, withErr(n.Errorf(c.spec.Filename, key, "named context %q", name), err)
-		}
-		if load != nil {
-			s := &source{kind: fromContext, name: name, platform: pl, load: load, node: n, key: key}
-			p.sources[id] = s
-			return s, nil
-		}
-	}
-	if st := c.spec.Stages.Get(name); st != nil {
-		if i := slices.Index(stack, name); i >= 0 {
-			cycle := append(slices.Clone(stack[i:]), name)
-			return nil, n.Errorf(c.spec.Filename, key, "stages form a cycle: %s", strings.Join(cycle, " -> "))
-		}
-		sp, err := c.visit(p, st, stack)
-		if err != nil {
-			return nil, err
-		}
-		return &source{kind: fromStage, name: name, stage: sp, node: n, key: key}, nil
-	}
-	if name == "scratch" {
-		return &source{kind: fromScratch, name: name, platform: pl, state: llb.Scratch().Platform(pl), node: n, key: key}, nil
-	}
-	named, err := reference.ParseNormalizedNamed(name)
-	if err != nil {
-		return nil, n.Errorf(c.spec.Filename, key, "%q names no stage and is not a valid image reference%s", name, suggestName(name, c.spec.Stages.Names()))
-	}
-	ref := reference.TagNameOnly(named).String()
-	id := "image:" + ref + "@" + platforms.FormatAll(pl)
-	if s, ok := p.sources[id]; ok {
-		return s, nil
-	}
-	s := &source{kind: fromImage, name: name, platform: pl, ref: ref, node: n, key: key}
-	p.sources[id] = s
-	return s, nil
 }
 
 func validRef(name string) bool {

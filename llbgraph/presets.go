@@ -28,10 +28,11 @@ const (
 )
 
 // preset compiles an apt, apk, pip, uv or go step to a command.
-func (b *stageBuild) preset(s *spec.Step) (command, error) {
+func (b *stageBuild) preset(s spec.RunLike) (command, error) {
 	kind := s.Kind()
-	if u := b.image.Config.User; !isRoot(u) {
-		return command{}, s.Node.Errorf(b.c.spec.Filename, kind, "the %s preset runs as root, with root's caches, but this step runs as %q: move it before `user: %s`, or use run with cache mounts of your own", kind, u, u)
+	n := s.StepNode()
+	if u := b.cfg.img.Config.User; !isRoot(u) {
+		return command{}, b.c.errorf(n, string(kind), kindRange(s), "the %s preset runs as root, with root's caches, but this step runs as %s: move it before `user: %s`, or use run with cache mounts of your own", kind, spec.Quote(u), u)
 	}
 	sc := b.scope()
 	// apt and apk keep their caches locked, so no two steps write them at
@@ -42,46 +43,45 @@ func (b *stageBuild) preset(s *spec.Step) (command, error) {
 	if b.inParallel {
 		pkgSharing = llb.CacheMountPrivate
 	}
-	switch kind {
-	case "apt", "apk":
-		list := s.Apt
-		if kind == "apk" {
-			list = s.Apk
-		}
-		pkgs, err := sc.expandAll(s.Node, kind, list)
+	switch s := s.(type) {
+	case *spec.ApkStep:
+		pkgs, err := sc.expandList(n, "apk", s.Apk)
 		if err != nil {
 			return command{}, err
 		}
-		if kind == "apk" {
-			cmd := b.runCommand(&spec.Command{Shell: "apk add --update-cache --cache-dir " + apkCacheDir + " " + shellQuote(pkgs)})
-			cmd.mounts = []llb.RunOption{b.cacheMount(apkCacheDir, pkgSharing)}
-			return cmd, nil
+		cmd := b.runCommand(spec.Shell("apk add --update-cache --cache-dir " + apkCacheDir + " " + shellQuote(pkgs)))
+		cmd.mounts = []llb.RunOption{b.cacheMount(apkCacheDir, pkgSharing)}
+		return cmd, nil
+	case *spec.AptStep:
+		pkgs, err := sc.expandList(n, "apt", s.Apt)
+		if err != nil {
+			return command{}, err
 		}
 		script := "apt-get update && apt-get install -y --no-install-recommends " + shellQuote(pkgs)
 		if !b.aptReady {
 			script = aptKeepCache + script
 		}
-		cmd := b.runCommand(&spec.Command{Shell: script})
+		cmd := b.runCommand(spec.Shell(script))
 		cmd.mounts = []llb.RunOption{
 			b.cacheMount(aptCacheDir, pkgSharing),
 			b.cacheMount(aptListsDir, pkgSharing),
 		}
 		cmd.env = []string{"DEBIAN_FRONTEND=noninteractive"}
 		return cmd, nil
-	case "pip":
-		cmd := b.toolCommand("pip", s.Pip)
+	case *spec.PipStep:
+		cmd := b.toolCommand("pip", &s.Pip)
 		cmd.mounts = []llb.RunOption{b.cacheMount(pipCacheDir, llb.CacheMountShared)}
 		cmd.env = []string{"PIP_CACHE_DIR=" + pipCacheDir, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
 		return cmd, nil
-	case "uv":
-		cmd := b.toolCommand("uv", s.Uv)
+	case *spec.UvStep:
+		cmd := b.toolCommand("uv", &s.Uv)
 		// Shared, not locked: uv locks its cache itself, and a locked mount
 		// would serialize the branches of a parallel group.
 		cmd.mounts = []llb.RunOption{b.cacheMount(uvCacheDir, llb.CacheMountShared)}
 		cmd.env = []string{"UV_CACHE_DIR=" + uvCacheDir, "UV_LINK_MODE=copy"}
 		return cmd, nil
-	default: // go
-		cmd := b.toolCommand("go", s.Go)
+	case *spec.GoStep:
+		cmd := b.toolCommand("go", &s.Go)
 		cmd.mounts = []llb.RunOption{
 			b.cacheMount(goModCacheDir, llb.CacheMountShared),
 			b.cacheMount(goBuildDir, llb.CacheMountShared),
@@ -89,12 +89,19 @@ func (b *stageBuild) preset(s *spec.Step) (command, error) {
 		cmd.env = []string{"GOMODCACHE=" + goModCacheDir, "GOCACHE=" + goBuildDir}
 		return cmd, nil
 	}
+	return command{}, b.c.errorf(n, "", n.Range, "%s is not a preset", kind)
 }
 
 // cacheMount mounts the cache a preset uses, with the id a Dockerfile's
 // `RUN --mount=type=cache,target=dir` gets, so both share one cache.
 func (b *stageBuild) cacheMount(dir string, sharing llb.CacheMountSharingMode) llb.RunOption {
-	return llb.AddMount(dir, llb.Scratch(), llb.AsPersistentCacheDir(b.c.opt.CacheIDNamespace+"/"+dir, sharing))
+	return llb.AddMount(dir, llb.Scratch(), llb.AsPersistentCacheDir(b.c.cacheID(dir), sharing))
+}
+
+// cacheID is the id of a cache mount, as the Dockerfile frontend makes it
+// (dockerfile2llb/convert_runmount.go): the namespace, a slash, the id.
+func (c *compiler) cacheID(id string) string {
+	return c.opt.CacheIDNamespace + "/" + id
 }
 
 // isRoot reports whether a config's user is root.
@@ -114,4 +121,25 @@ func shellQuote(words []string) string {
 		out[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
+}
+
+// kindRange is where a step's kind key's value is: its command or its
+// first package.
+func kindRange(s spec.Step) spec.Range {
+	switch s := s.(type) {
+	case *spec.RunStep:
+		return s.Run.Range
+	case spec.Tool:
+		_, args := s.Command()
+		return args.Range
+	case *spec.AptStep:
+		if len(s.Apt) > 0 {
+			return s.Apt[0].Range
+		}
+	case *spec.ApkStep:
+		if len(s.Apk) > 0 {
+			return s.Apk[0].Range
+		}
+	}
+	return s.StepNode().Range
 }

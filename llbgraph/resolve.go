@@ -15,8 +15,14 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// resolve loads every image config and named context the plan needs, all
-// at once, then the main context if a stage reads it.
+// MaxConcurrentLookups bounds how many image configs and named contexts
+// one compilation looks up at once: a spec naming two thousand images must
+// not open two thousand requests to the registry.
+const MaxConcurrentLookups = 16
+
+// resolve loads every image config and named context the plan needs,
+// MaxConcurrentLookups at a time, then the main context if a stage reads
+// it.
 func (c *compiler) resolve(ctx context.Context, p *plan) error {
 	ids := make([]string, 0, len(p.sources))
 	for id := range p.sources {
@@ -24,6 +30,7 @@ func (c *compiler) resolve(ctx context.Context, p *plan) error {
 	}
 	sort.Strings(ids) // deterministic first error
 	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(MaxConcurrentLookups)
 	for _, id := range ids {
 		s := p.sources[id]
 		eg.Go(func() error {
@@ -43,12 +50,13 @@ func (c *compiler) resolve(ctx context.Context, p *plan) error {
 	if all {
 		follow = nil
 	}
+	excludes := spec.Values(c.spec.Exclude)
 	if c.opt.MainContext == nil {
-		p.main = llb.Local("context", llb.ExcludePatterns(c.spec.Exclude), llb.FollowPaths(follow),
+		p.main = llb.Local("context", llb.ExcludePatterns(excludes), llb.FollowPaths(follow),
 			llb.SharedKeyHint("context"), llb.WithCustomName("[internal] load build context"))
 		return nil
 	}
-	st, err := c.opt.MainContext(ctx, c.spec.Exclude, follow)
+	st, err := c.opt.MainContext(ctx, excludes, follow)
 	if err != nil {
 		return fmt.Errorf("loading the main build context: %w", err)
 	}
@@ -59,7 +67,7 @@ func (c *compiler) resolve(ctx context.Context, p *plan) error {
 func (c *compiler) loadContext(ctx context.Context, s *source) error {
 	st, img, err := s.load(ctx)
 	if err != nil {
-		return withErr(s.node.Errorf(c.spec.Filename, s.key, "loading named context %q", s.name), err)
+		return withErr(c.errorf(s.node, s.key, s.at, "loading named context %s", spec.Quote(s.name)), err)
 	}
 	s.state = *st
 	if img != nil {
@@ -81,17 +89,17 @@ func (c *compiler) resolveImage(ctx context.Context, s *source) error {
 		},
 	})
 	if err != nil {
-		return withErr(s.node.Errorf(c.spec.Filename, s.key, "cannot load image %q%s", s.name, suggestName(s.name, c.spec.Stages.Names())), err)
+		return withErr(c.errorf(s.node, s.key, s.at, "cannot load image %s%s", spec.Quote(s.name), spec.DidYouMean(s.name, c.spec.Stages.Names())), err)
 	}
 	var img imageConfig
 	if err := json.Unmarshal(dt, &img); err != nil {
-		return withErr(s.node.Errorf(c.spec.Filename, s.key, "image %q has an unreadable config", s.name), err)
+		return withErr(c.errorf(s.node, s.key, s.at, "image %s has an unreadable config", spec.Quote(s.name)), err)
 	}
 	img.Created = nil
 	s.image = &img
 	named, err := reference.ParseNormalizedNamed(mutRef)
 	if err != nil {
-		return withErr(s.node.Errorf(c.spec.Filename, s.key, "image %q resolved to a bad reference %q", s.name, mutRef), err)
+		return withErr(c.errorf(s.node, s.key, s.at, "image %s resolved to a bad reference %s", spec.Quote(s.name), spec.Quote(mutRef)), err)
 	}
 	if dgst != "" {
 		if named, err = reference.WithDigest(named, dgst); err != nil {

@@ -21,46 +21,54 @@ type command struct {
 }
 
 // run compiles a run or a preset on base.
-func (b *stageBuild) run(base llb.State, s *spec.Step, name string) (llb.State, string, error) {
+func (b *stageBuild) run(base llb.State, s spec.RunLike, name string) (llb.State, string, error) {
+	n := s.StepNode()
 	var cmd command
-	var err error
-	if s.Kind() == "run" {
-		cmd = b.runCommand(s.Run)
-	} else if cmd, err = b.preset(s); err != nil {
-		return llb.State{}, "", err
+	if r, ok := s.(*spec.RunStep); ok {
+		cmd = b.runCommand(&r.Run)
+	} else {
+		var err error
+		if cmd, err = b.preset(s); err != nil {
+			return llb.State{}, "", err
+		}
 	}
+	o := s.Options()
 	sc := b.scope()
 	opts := []llb.RunOption{
 		llb.Args(cmd.args),
 		llb.WithCustomName(name),
-		b.c.location(s.Node.Range),
+		b.c.location(n.Range),
 	}
+	cost := opCost + len(name) + len(strings.Join(cmd.args, " "))
 	argEnv := sc.referencedArgs(cmd.script)
 	for _, kv := range argEnv {
 		k, v, _ := strings.Cut(kv, "=")
 		opts = append(opts, llb.AddEnv(k, v))
+		cost += len(kv)
 	}
 	for _, kv := range cmd.env {
 		// a preset's env is a default: the stage's own env wins
 		k, v, _ := strings.Cut(kv, "=")
-		if _, set := lookupEnv(b.image.Config.Env, k); !set {
+		if _, set := lookupEnv(b.cfg.img.Config.Env, k); !set {
 			opts = append(opts, llb.AddEnv(k, v))
+			cost += len(kv)
 		}
 	}
-	for _, e := range s.Env {
-		v, err := sc.expand(s.Node, "env", e.Value)
+	for _, e := range o.Env {
+		v, err := sc.expand(spec.Field(n, "env."+e.Name), "", e.Range, e.Value)
 		if err != nil {
 			return llb.State{}, "", err
 		}
 		opts = append(opts, llb.AddEnv(e.Name, v))
+		cost += len(e.Name) + len(v)
 	}
-	switch s.Network {
-	case "none":
+	switch o.Network.Value {
+	case spec.NetworkNone:
 		opts = append(opts, llb.Network(pb.NetMode_NONE))
-	case "host":
+	case spec.NetworkHost:
 		opts = append(opts, llb.Network(pb.NetMode_HOST))
 	}
-	mounts, err := b.mounts(s)
+	mounts, err := b.mounts(o.Mounts)
 	if err != nil {
 		return llb.State{}, "", err
 	}
@@ -72,11 +80,17 @@ func (b *stageBuild) run(base llb.State, s *spec.Step, name string) (llb.State, 
 	if b.c.proxy != nil {
 		opts = append(opts, llb.WithProxy(*b.c.proxy))
 	}
+	for _, kv := range b.cfg.img.Config.Env {
+		cost += len(kv) + 16
+	}
+	if err := b.c.budget.spend(cost + 64*len(o.Mounts)); err != nil {
+		return llb.State{}, "", b.c.errorf(n, "", n.Range, "%v", err)
+	}
 	history := "RUN " + cmd.history
 	if len(argEnv) > 0 {
 		history = "RUN |" + strings.Join(argEnv, " ") + " " + cmd.history
 	}
-	return base.Run(opts...).Root(), history, nil
+	return b.execState(base).Run(opts...).Root(), history, nil
 }
 
 // runCommand is a run step's command: a string through the shell, a list
@@ -86,7 +100,7 @@ func (b *stageBuild) runCommand(c *spec.Command) command {
 	if c.IsExec {
 		return command{args: c.Exec, history: strings.Join(c.Exec, " ")}
 	}
-	args := shellCommand(&b.image, c.Shell)
+	args := shellCommand(&b.cfg.img, c.Shell)
 	return command{args: args, script: c.Shell, history: strings.Join(args, " ")}
 }
 

@@ -1,6 +1,8 @@
 package llbgraph
 
 import (
+	"fmt"
+	"github.com/docker/go-units"
 	"regexp"
 	"slices"
 	"sort"
@@ -11,32 +13,41 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
+// MaxExpansion bounds the text one ${NAME} expansion may produce. The
+// shell lexer's ${A//x/${A}} multiplies lengths; the bound is checked as
+// the lexer asks for each value, before it builds the result, so no single
+// expansion can allocate more.
+const MaxExpansion = 1 << 20
+
 // scope is what ${NAME} sees at one place of a stage: the stage's
 // environment so far (its base image's included), then the args, then the
 // platform args. As in a Dockerfile, env wins over an arg of the same name.
-// A nil env gives the scope of from, platform and copy/mount from, which see
-// args and platform args only.
+// A nil env gives the scope of from, platform, arg defaults and copy/mount
+// from, which see args and platform args only.
 type scope struct {
 	c   *compiler
 	env []string // NAME=value, later entries win
 }
 
-var _ shell.EnvGetter = scope{}
+func (c *compiler) scope(env []string) scope { return scope{c: c, env: env} }
 
-// Get returns the value of key.
-func (s scope) Get(key string) (string, bool) {
-	if v, ok := lookupEnv(s.env, key); ok {
-		return v, true
+// lookup returns the value of name in the scope, and whether it is an arg
+// (not shadowed by env).
+func (s scope) lookup(name string) (value string, found, isArg bool) {
+	s.c.budget.spend(len(s.env))
+	if v, ok := lookupEnv(s.env, name); ok {
+		return v, true, false
 	}
-	if v, ok := s.c.args[key]; ok {
-		return v, true
+	if v, ok := s.c.args[name]; ok {
+		return v, true, true
 	}
-	return lookupEnv(s.c.platformKV, key)
+	v, ok := lookupEnv(s.c.platformKV, name)
+	return v, ok, ok
 }
 
-// Keys returns every name the scope can see.
-func (s scope) Keys() []string {
-	var keys []string
+// keys returns every name the scope can see, for suggestions.
+func (s scope) keys() []string {
+	keys := make([]string, 0, len(s.env)+len(s.c.args)+len(s.c.platformKV))
 	for _, kv := range s.env {
 		k, _, _ := strings.Cut(kv, "=")
 		keys = append(keys, k)
@@ -61,20 +72,63 @@ func lookupEnv(env []string, key string) (string, bool) {
 	return "", false
 }
 
-// expand interpolates ${NAME} in the value of key of node n with BuildKit's
-// shell lexer. Quotes are literal (YAML has already unquoted the value) and a
-// backslash escapes the next character, so \$ is a literal $. A name the
-// scope does not know is an error, with a suggestion, rather than a silent
-// empty string.
-func (s scope) expand(n spec.Node, key, word string) (string, error) {
-	if !strings.ContainsAny(word, `$\`) {
+// replaceRe finds ${NAME/...} and ${NAME//...}, the substitutions whose
+// result can be longer than their inputs added up.
+var replaceRe = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*/`)
+
+// getter is the shell lexer's view of a scope for one expansion. It keeps
+// an upper bound of the text the lexer can have built so far, and refuses
+// a value that would take the bound past MaxExpansion (the lexer then sees
+// an empty value, and expand reports the limit).
+type getter struct {
+	s        scope
+	multiply bool // the word has ${NAME/pattern/replacement}
+	bound    int
+	over     bool
+}
+
+// Get returns the value of key.
+func (g *getter) Get(key string) (string, bool) {
+	v, ok, _ := g.s.lookup(key)
+	if !ok {
+		return "", false
+	}
+	add := len(v)
+	if g.multiply {
+		// a replacement repeats what was built so far once per character
+		add = (len(v) + 1) * (g.bound + 1)
+	}
+	if g.over || g.bound+add > MaxExpansion {
+		g.over = true
+		return "", true
+	}
+	g.bound += add
+	return v, true
+}
+
+// Keys returns the names the scope sees.
+func (g *getter) Keys() []string { return g.s.keys() }
+
+var _ shell.EnvGetter = (*getter)(nil)
+
+// expand interpolates ${NAME} in word, the value of key of node n at r,
+// with BuildKit's shell lexer. Quotes are literal (YAML has already
+// unquoted the value) and a backslash escapes the next character, so \$ is
+// a literal $. A name the scope does not know is an error, with a
+// suggestion, rather than a silent empty string.
+func (s scope) expand(n *spec.Node, key string, r spec.Range, word string) (string, error) {
+	if !spec.NeedsExpansion(word) {
 		return word, nil
 	}
 	lex := shell.NewLex('\\')
 	lex.SkipProcessQuotes = true
-	res, err := lex.ProcessWordWithMatches(word, s)
+	g := &getter{s: s, multiply: replaceRe.MatchString(word), bound: len(word)}
+	res, err := lex.ProcessWordWithMatches(word, g)
+	if g.over {
+		return "", s.c.errorf(n, key, r, "expanding %s would make more than %s of text; the limit for one value is %s", spec.Quote(word), units.BytesSize(MaxExpansion), units.BytesSize(MaxExpansion))
+	}
 	if err != nil {
-		return "", n.Errorf(s.c.spec.Filename, key, "cannot expand %q: %v", word, err)
+		return "", s.c.errorf(n, key, r, "cannot expand %s: %v", spec.Quote(word), err)
 	}
 	if len(res.Unmatched) > 0 {
 		names := make([]string, 0, len(res.Unmatched))
@@ -84,22 +138,32 @@ func (s scope) expand(n spec.Node, key, word string) (string, error) {
 		sort.Strings(names)
 		name := names[0]
 		if name == "$" {
-			return "", n.Errorf(s.c.spec.Filename, key, "$$ is not supported in %q: write \\$ for a literal $", word)
+			return "", s.c.errorf(n, key, r, "$$ is not supported in %s: write \\$ for a literal $", spec.Quote(word))
 		}
 		hint := "declare it under args (with an empty default if it may be unset)"
 		if s.env != nil {
 			hint += ", or set it with env before this point"
 		}
-		return "", n.Errorf(s.c.spec.Filename, key, "${%s} is not declared%s: %s", name, suggestName(name, s.Keys()), hint)
+		return "", s.c.errorf(n, key, r, "${%s} is not declared%s: %s", spec.Shorten(name), spec.DidYouMean(name, s.keys()), hint)
+	}
+	if err := s.c.budget.spend(len(res.Result)); err != nil {
+		return "", s.c.errorf(n, key, r, "%v", err)
+	}
+	if s.c.capture != nil {
+		for name := range res.Matched {
+			if _, _, isArg := s.lookup(name); isArg {
+				s.c.capture.arg(name)
+			}
+		}
 	}
 	return res.Result, nil
 }
 
-// expandAll expands each word of a list field.
-func (s scope) expandAll(n spec.Node, key string, words []string) ([]string, error) {
-	out := make([]string, len(words))
-	for i, w := range words {
-		v, err := s.expand(n, key, w)
+// expandList expands each value of a list field.
+func (s scope) expandList(n *spec.Node, key string, list []spec.String) ([]string, error) {
+	out := make([]string, len(list))
+	for i, w := range list {
+		v, err := s.expand(n, fmt.Sprintf("%s[%d]", key, i), w.Range, w.Value)
 		if err != nil {
 			return nil, err
 		}
@@ -108,48 +172,59 @@ func (s scope) expandAll(n spec.Node, key string, words []string) ([]string, err
 	return out, nil
 }
 
+// nameRe finds $NAME and ${NAME in a script.
+var nameRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
 // referencedArgs returns NAME=value for each arg and platform arg that a
 // shell script mentions as $NAME or ${NAME...}, unless the stage env sets
-// that name. Runs get exactly these as environment variables, so changing an
-// arg re-runs only the steps that read it: the cache-busting arg busts what
-// mentions it and nothing else.
+// that name, in declaration order. Runs get exactly these as environment
+// variables, so changing an arg re-runs only the steps that read it: the
+// cache-busting arg busts what mentions it and nothing else. One pass over
+// the script, whatever the number of args.
 func (s scope) referencedArgs(script string) []string {
 	if !strings.Contains(script, "$") {
 		return nil
 	}
-	var out []string
-	add := func(name, value string) {
-		if _, shadowed := lookupEnv(s.env, name); shadowed || !mentions(script, name) {
-			return
+	s.c.budget.spend(len(script))
+	type found struct {
+		order int
+		kv    string
+	}
+	var out []found
+	seen := map[string]bool{}
+	for _, m := range nameRe.FindAllStringSubmatch(script, -1) {
+		name := m[1]
+		if seen[name] {
+			continue
 		}
-		out = append(out, name+"="+value)
+		seen[name] = true
+		if _, shadowed := lookupEnv(s.env, name); shadowed {
+			continue
+		}
+		if i, ok := s.c.argOrder[name]; ok {
+			out = append(out, found{i, name + "=" + s.c.args[name]})
+		} else if v, ok := lookupEnv(s.c.platformKV, name); ok {
+			out = append(out, found{len(s.c.argOrder) + platformArgIndex(name), name + "=" + v})
+		} else {
+			continue
+		}
+		if s.c.capture != nil {
+			s.c.capture.arg(name)
+		}
 	}
-	for _, a := range s.c.spec.Args {
-		add(a.Name, s.c.args[a.Name])
+	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
+	kvs := make([]string, len(out))
+	for i, f := range out {
+		kvs[i] = f.kv
 	}
-	for _, kv := range s.c.platformKV {
-		k, v, _ := strings.Cut(kv, "=")
-		add(k, v)
-	}
-	return out
+	return kvs
 }
 
-var identRe = regexp.MustCompile(`^[A-Za-z0-9_]`)
-
-// mentions reports whether script contains $name or ${name followed by a
-// character that ends a name.
-func mentions(script, name string) bool {
-	for _, prefix := range []string{"$" + name, "${" + name} {
-		for rest := script; ; {
-			i := strings.Index(rest, prefix)
-			if i < 0 {
-				break
-			}
-			rest = rest[i+len(prefix):]
-			if !identRe.MatchString(rest) {
-				return true
-			}
+func platformArgIndex(name string) int {
+	for i, n := range []string{"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"} {
+		if n == name {
+			return i
 		}
 	}
-	return false
+	return 0
 }

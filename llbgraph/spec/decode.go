@@ -7,267 +7,208 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/token"
+	"go.yaml.in/yaml/v3"
 )
 
-// MaxNodes bounds how many YAML nodes one spec may decode to, counting every
-// expansion of an alias: an alias bomb stops here instead of eating memory.
-const MaxNodes = 200_000
-
-// maxDepth bounds nesting, so that deeply nested flow collections fail
-// cleanly.
-const maxDepth = 64
-
-// decoder turns a goccy/go-yaml AST into spec types strictly: unknown keys,
-// wrong types and bad aliases are errors, all collected, each with its YAML
-// path and position. It fills each struct's Node field with positions.
+// decoder turns a YAML node tree into the typed model strictly: unknown
+// keys, duplicate keys, wrong types, bad aliases and values that do not
+// parse are errors, all collected, each with its YAML path and position.
+// Every node it visits, aliases expanded, is charged to a node budget and
+// its bytes to a byte budget, so that an alias bomb stops early.
 type decoder struct {
-	filename string
-	errs     *errorList
-	anchors  map[string]ast.Node
-	budget   int
-	overrun  bool
+	errs    *errorList
+	nodes   int // left to visit
+	bytes   int // left to read
+	stopped bool
 }
 
-func newDecoder(filename string, errs *errorList) *decoder {
-	return &decoder{filename: filename, errs: errs, anchors: map[string]ast.Node{}, budget: MaxNodes}
+// loc is where a value goes: under key of the mapping whose node is up, or
+// at index idx of the list under that key. Its path is only made when an
+// error needs it.
+type loc struct {
+	up  *Node
+	key string
+	idx int
 }
 
-func (d *decoder) errorf(path string, n ast.Node, format string, args ...any) {
-	d.errs.add(newError(d.filename, path, nodeRange(n), format, args...))
-}
-
-// collectAnchors records every &anchor of the document, so that an alias
-// may refer to an anchor under a key the decoder skips (x-*).
-func (d *decoder) collectAnchors(n ast.Node) {
-	ast.Walk(anchorVisitor(d.anchors), n)
-}
-
-type anchorVisitor map[string]ast.Node
-
-// Visit records n when it is an anchor.
-func (v anchorVisitor) Visit(n ast.Node) ast.Visitor {
-	if a, ok := n.(*ast.AnchorNode); ok && a.Name != nil {
-		v[a.Name.GetToken().Value] = a.Value
+func (l loc) path() string {
+	p := l.up.Field(l.key)
+	if l.idx >= 0 {
+		p += "[" + strconv.Itoa(l.idx) + "]"
 	}
-	return v
+	return p
 }
 
-// resolve looks through anchors, aliases and tags to the node that holds the
-// value. It returns nil for a missing node or a bad alias (reported).
-func (d *decoder) resolve(path string, n ast.Node) ast.Node {
-	for i := 0; n != nil; i++ {
-		if i > maxDepth {
-			d.errorf(path, n, "aliases refer to each other too deeply")
+func (l loc) at(i int) loc          { return loc{up: l.up, key: l.key, idx: i} }
+func (l loc) link(n *Node)          { n.link(l.up, l.key, l.idx) }
+func under(n *Node, key string) loc { return loc{up: n, key: key, idx: -1} }
+
+func (d *decoder) errorf(l loc, n *yaml.Node, format string, args ...any) {
+	if d.errs.full() {
+		d.errs.dropped++
+		return
+	}
+	path := l.path()
+	d.errs.add(Errorf(d.errs.filename, path, nodeRange(n), format, args...))
+	d.markBad(path)
+}
+
+// markBad records that the value at path failed to decode, so that
+// validation says nothing more about it.
+func (d *decoder) markBad(path string) {
+	if len(d.errs.skip) < 4*maxErrors {
+		d.errs.skip[path] = true
+	}
+}
+
+// visit charges n to the budgets and resolves an alias to the node it
+// names. It returns nil when decoding must stop.
+func (d *decoder) visit(l loc, n *yaml.Node) *yaml.Node {
+	if d.stopped || n == nil {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			d.errorf(l, n, "unknown alias *%s: define &%s before it", Shorten(n.Value), Shorten(n.Value))
 			return nil
 		}
-		switch v := n.(type) {
-		case *ast.AnchorNode:
-			n = v.Value
-		case *ast.TagNode:
-			n = v.Value
-		case *ast.AliasNode:
-			name := ""
-			if v.Value != nil {
-				name = v.Value.GetToken().Value
-			}
-			target, ok := d.anchors[name]
-			if !ok {
-				d.errorf(path, n, "unknown alias *%s: no anchor &%s is defined", name, name)
-				return nil
-			}
-			n = target
-		default:
-			return n
-		}
+		n = n.Alias
 	}
-	return nil
+	d.nodes--
+	if n.Kind == yaml.ScalarNode {
+		d.bytes -= len(n.Value)
+	}
+	switch {
+	case d.nodes < 0:
+		d.stopped = true
+		d.errorf(l, n, "the spec expands to more than %d YAML nodes, counting each use of an alias (an alias bomb?); the limit is %d", MaxNodes, MaxNodes)
+		return nil
+	case d.bytes < 0:
+		d.stopped = true
+		d.errorf(l, n, "the spec expands to more than %s of text, counting each use of an alias; the limit is %s", byteSize(MaxExpandedBytes), byteSize(MaxExpandedBytes))
+		return nil
+	}
+	return n
 }
 
-// spend charges one node to the budget and reports whether decoding may go on.
-func (d *decoder) spend(path string, n ast.Node) bool {
-	if d.overrun {
-		return false
-	}
-	d.budget--
-	if d.budget < 0 {
-		d.overrun = true
-		d.errorf(path, n, "the spec expands to more than %d YAML nodes (an alias bomb?); simplify its anchors and aliases", MaxNodes)
-		return false
-	}
-	return !d.errs.full()
+// isNull reports whether n is null (`key:`, ~ or null).
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// decode decodes node n at YAML path into v, which must be settable.
-func (d *decoder) decode(path string, n ast.Node, v reflect.Value, depth int) {
-	if depth > maxDepth {
-		d.errorf(path, n, "nested more than %d levels deep", maxDepth)
-		return
+// scalar returns the text of a scalar node; numbers and booleans keep the
+// text they were written with (3.10 stays "3.10").
+func (d *decoder) scalar(l loc, n *yaml.Node, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.errorf(l, n, "want %s, got %s", want, describe(n))
+		return "", false
 	}
-	if !d.spend(path, n) {
-		return
+	switch n.ShortTag() {
+	case "!!str", "!!int", "!!float", "!!bool", "!!timestamp":
+		return n.Value, true
 	}
-	orig := n
-	n = d.resolve(path, n)
-	if n == nil {
-		return
+	d.errorf(l, n, "unknown tag %s: want %s", Shorten(n.Tag), want)
+	return "", false
+}
+
+// describe names a node's kind for "want X, got Y" messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "null"
+		case "!!int", "!!float":
+			return "the number " + Shorten(n.Value)
+		case "!!bool":
+			return "the boolean " + Shorten(n.Value)
+		}
+		return "the string " + Quote(n.Value)
 	}
-	if _, ok := n.(*ast.NullNode); ok {
-		// null leaves the zero value, "not set"; a struct still learns
-		// where it is, so that errors about it have a position
-		if v.Kind() == reflect.Struct {
-			if fi := fieldsOf(v.Type()); fi.node >= 0 {
-				v.Field(fi.node).Set(reflect.ValueOf(Node{Path: path, Range: nodeRange(n)}))
-			}
-		}
-		return
-	}
-	switch t := v.Addr().Interface().(type) {
-	case *Vars:
-		d.decodeVars(path, n, t)
-		return
-	case *Stages:
-		d.decodeStages(path, n, t, depth)
-		return
-	case *Command:
-		d.decodeCommand(path, n, t)
-		return
-	case *[]string:
-		*t = d.decodeStrings(path, n)
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		if s, ok := d.scalar(path, n, "a string"); ok {
-			v.SetString(s)
-		}
-	case reflect.Bool:
-		b, ok := n.(*ast.BoolNode)
-		if !ok {
-			d.errorf(path, n, "want true or false, got %s", describe(n))
-			return
-		}
-		v.SetBool(b.Value)
-	case reflect.Int:
-		if _, ok := n.(*ast.IntegerNode); !ok {
-			d.errorf(path, n, "want a whole number, got %s", describe(n))
-			return
-		}
-		i, err := strconv.ParseInt(n.GetToken().Value, 0, 32)
-		if err != nil {
-			d.errorf(path, n, "want a whole number, got %s", n.GetToken().Value)
-			return
-		}
-		v.SetInt(i)
-	case reflect.Pointer:
-		p := reflect.New(v.Type().Elem())
-		d.decode(path, orig, p.Elem(), depth+1)
-		v.Set(p)
-	case reflect.Slice:
-		seq, ok := n.(*ast.SequenceNode)
-		if !ok {
-			d.errorf(path, n, "want a list, got %s", describe(n))
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(seq.Values), len(seq.Values))
-		for i, e := range seq.Values {
-			d.decode(fmt.Sprintf("%s[%d]", path, i), e, s.Index(i), depth+1)
-		}
-		v.Set(s)
-	case reflect.Struct:
-		d.decodeStruct(path, n, v, depth)
-	default:
-		panic(fmt.Sprintf("spec: no decoder for %s", v.Type())) // a programming error, caught by tests
-	}
+	return "an alias"
 }
 
 // entry is one key of a mapping, after merge keys (<<) are expanded.
 type entry struct {
-	key      string
-	keyNode  ast.Node
-	value    ast.Node
-	fromBase bool
+	key   string
+	keyN  *yaml.Node
+	value *yaml.Node
 }
 
-// mapping returns the entries of a mapping node in order, with the entries of
-// merge keys (<<: *base) added where the mapping does not set the key itself.
-func (d *decoder) mapping(path string, n ast.Node) ([]entry, bool) {
-	var values []*ast.MappingValueNode
-	switch m := n.(type) {
-	case *ast.MappingNode:
-		values = m.Values
-	case *ast.MappingValueNode:
-		values = []*ast.MappingValueNode{m}
-	default:
-		d.errorf(path, n, "want a mapping, got %s", describe(n))
+// mapping returns the entries of a mapping node in order, with the
+// entries of merge keys (<<: *base) added where the mapping does not set
+// the key itself. A key set twice is an error.
+func (d *decoder) mapping(l loc, n *yaml.Node, depth int) ([]entry, bool) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(l, n, "want a mapping, got %s", describe(n))
 		return nil, false
 	}
-	var out, merged []entry
-	own := map[string]bool{}
-	for _, mv := range values {
-		if _, ok := mv.Key.(*ast.MergeKeyNode); ok {
-			merged = append(merged, d.mergeEntries(path, mv.Value)...)
+	out := make([]entry, 0, len(n.Content)/2)
+	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	var merged []entry
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merged = append(merged, d.mergeEntries(l, v, depth+1)...)
 			continue
 		}
-		key, ok := d.scalarKey(path, mv.Key)
-		if !ok {
+		if k.Kind == yaml.AliasNode || k.Kind != yaml.ScalarNode || isNull(k) {
+			d.errorf(l, k, "a key must be a plain string, got %s", describe(k))
 			continue
 		}
-		own[key] = true
-		out = append(out, entry{key: key, keyNode: mv.Key, value: mv.Value})
+		d.bytes -= len(k.Value)
+		if prev, dup := seen[k.Value]; dup {
+			d.errorf(loc{up: l.up, key: joinKey(l, keySegment(k.Value)), idx: -1}, k, "key %s is set twice: first at line %d, column %d", Quote(k.Value), prev.Line, prev.Column)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, entry{key: k.Value, keyN: k, value: v})
 	}
 	for _, e := range merged {
-		if !own[e.key] {
-			own[e.key] = true
+		if _, own := seen[e.key]; !own {
+			seen[e.key] = e.keyN
 			out = append(out, e)
 		}
 	}
 	return out, true
 }
 
-func (d *decoder) mergeEntries(path string, v ast.Node) []entry {
-	v = d.resolve(path, v)
-	var srcs []ast.Node
-	if seq, ok := v.(*ast.SequenceNode); ok {
-		srcs = seq.Values
-	} else if v != nil {
-		srcs = []ast.Node{v}
+// mergeEntries returns the entries of the mappings a merge key names.
+func (d *decoder) mergeEntries(l loc, v *yaml.Node, depth int) []entry {
+	if depth > maxDepth {
+		d.errorf(l, v, "merge keys nest more than %d levels deep", maxDepth)
+		return nil
+	}
+	v = d.visit(l, v)
+	if v == nil {
+		return nil
+	}
+	srcs := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		srcs = v.Content
 	}
 	var out []entry
 	for _, s := range srcs {
-		if !d.spend(path, s) {
+		if s = d.visit(l, s); s == nil {
 			return out
 		}
-		es, ok := d.mapping(path+".<<", d.resolve(path, s))
-		if !ok {
-			continue
-		}
-		for _, e := range es {
-			e.fromBase = true
-			out = append(out, e)
-		}
+		es, _ := d.mapping(l, s, depth+1)
+		out = append(out, es...)
 	}
 	return out
 }
 
-func (d *decoder) scalarKey(path string, k ast.Node) (string, bool) {
-	switch k.(type) {
-	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-		return scalarText(k), true
-	}
-	if mk, ok := k.(*ast.MappingKeyNode); ok {
-		return d.scalarKey(path, mk.Value)
-	}
-	d.errorf(path, k, "a key must be a plain string, got %s", describe(k))
-	return "", false
-}
-
-// fieldInfo is the yaml-tagged fields of a struct type.
+// fieldInfo is the yaml-tagged fields of a struct type, embedded structs
+// inlined.
 type fieldInfo struct {
-	byKey map[string]int
-	keys  []string
-	node  int // index of the Node field, or -1
+	byKey   map[string][]int // key -> field index path
+	keys    []string
+	empty   map[string]bool // keys whose empty string means something
+	nodeIdx []int           // the Node field, or nil
 }
 
 var fieldCache sync.Map // reflect.Type -> *fieldInfo
@@ -278,280 +219,508 @@ func fieldsOf(t reflect.Type) *fieldInfo {
 	if fi, ok := fieldCache.Load(t); ok {
 		return fi.(*fieldInfo)
 	}
-	fi := &fieldInfo{byKey: map[string]int{}, node: -1}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Type == nodeType {
-			fi.node = i
-			continue
+	fi := &fieldInfo{byKey: map[string][]int{}, empty: map[string]bool{}}
+	var walk func(t reflect.Type, prefix []int)
+	walk = func(t reflect.Type, prefix []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			idx := append(append([]int{}, prefix...), i)
+			switch {
+			case f.Type == nodeType:
+				if prefix == nil {
+					fi.nodeIdx = idx
+				}
+				continue
+			case f.Anonymous && f.Type.Kind() == reflect.Struct:
+				walk(f.Type, idx)
+				continue
+			}
+			tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			fi.byKey[tag] = idx
+			fi.keys = append(fi.keys, tag)
+			fi.empty[tag] = opts == "empty"
 		}
-		tag := f.Tag.Get("yaml")
-		if tag == "" || tag == "-" {
-			continue
-		}
-		fi.byKey[tag] = i
-		fi.keys = append(fi.keys, tag)
 	}
+	walk(t, nil)
 	fieldCache.Store(t, fi)
 	return fi
 }
 
-func (d *decoder) decodeStruct(path string, n ast.Node, v reflect.Value, depth int) {
-	fi := fieldsOf(v.Type())
-	if _, isStep := v.Addr().Interface().(*Step); isStep {
-		if str, ok := n.(*ast.StringNode); ok {
-			d.errorf(path, n, "want a step (a mapping), got the string %q: write `- run: %s`", truncate(str.Value, 40), truncate(str.Value, 40))
-			v.Field(fi.node).Set(reflect.ValueOf(Node{Path: path, Range: nodeRange(n), invalid: true}))
-			return
-		}
-	}
-	entries, ok := d.mapping(path, n)
+// decodeStruct decodes a mapping into the struct v, whose Node field (if
+// any) is linked at l.
+func (d *decoder) decodeStruct(l loc, n *yaml.Node, v reflect.Value, depth int) {
+	entries, ok := d.mapping(l, n, depth)
 	if !ok {
-		if fi.node >= 0 { // reported; the validator leaves it alone
-			v.Field(fi.node).Set(reflect.ValueOf(Node{Path: path, Range: nodeRange(n), invalid: true}))
-		}
 		return
 	}
-	node := Node{Path: path, Range: nodeRange(n), fields: make(map[string]Range, len(entries))}
+	d.decodeEntries(l, n, entries, v, depth, nil)
+}
+
+// decodeEntries decodes a mapping's entries into the struct v. unknown, if
+// not nil, is asked first about keys the struct does not have, for a better
+// message than "unknown key".
+func (d *decoder) decodeEntries(l loc, n *yaml.Node, entries []entry, v reflect.Value, depth int, unknown func(e entry) bool) {
+	fi := fieldsOf(v.Type())
+	var node *Node
+	if fi.nodeIdx != nil {
+		node = v.FieldByIndex(fi.nodeIdx).Addr().Interface().(*Node)
+		l.link(node)
+		node.Range = nodeRange(n)
+	}
 	for _, e := range entries {
-		sub := joinPath(path, e.key)
+		fl := loc{up: l.up, key: joinKey(l, e.key), idx: -1} // a struct without a Node
+		if node != nil {
+			fl = under(node, e.key)
+		}
 		idx, ok := fi.byKey[e.key]
 		if !ok {
 			if depth == 0 && strings.HasPrefix(e.key, "x-") {
 				continue // extension keys hold anchors for reuse
 			}
-			d.errorf(sub, e.keyNode, "unknown key %q%s; valid keys here: %s", e.key, didYouMean(e.key, fi.keys), strings.Join(fi.keys, ", "))
-			continue
-		}
-		node.fields[e.key] = nodeRange(e.value)
-		before := len(d.errs.errs) + d.errs.dropped
-		d.decode(sub, e.value, v.Field(idx), depth+1)
-		if len(d.errs.errs)+d.errs.dropped != before {
-			if node.bad == nil {
-				node.bad = map[string]bool{}
-			}
-			node.bad[e.key] = true
-		}
-	}
-	if fi.node >= 0 {
-		v.Field(fi.node).Set(reflect.ValueOf(node))
-	}
-}
-
-func (d *decoder) decodeVars(path string, n ast.Node, out *Vars) {
-	entries, ok := d.mapping(path, n)
-	if !ok {
-		return
-	}
-	vars := make(Vars, 0, len(entries))
-	for _, e := range entries {
-		sub := joinPath(path, e.key)
-		if !d.spend(sub, e.value) {
-			return
-		}
-		val := d.resolve(sub, e.value)
-		if val == nil {
-			continue
-		}
-		s := ""
-		if _, null := val.(*ast.NullNode); !null {
-			var ok bool
-			if s, ok = d.scalar(sub, val, "a string"); !ok {
+			if unknown != nil && unknown(e) {
 				continue
 			}
+			if node != nil {
+				fl = under(node, keySegment(e.key))
+			}
+			d.errorf(fl, e.keyN, "unknown key %s%s; valid keys here: %s", Quote(e.key), DidYouMean(e.key, fi.keys), strings.Join(fi.keys, ", "))
+			continue
 		}
-		vars = append(vars, Var{Name: e.key, Value: s, Range: nodeRange(val)})
+		d.decodeValue(fl, e.value, v.FieldByIndex(idx), depth+1, fi.empty[e.key])
 	}
-	*out = vars
 }
 
-func (d *decoder) decodeStages(path string, n ast.Node, out *Stages, depth int) {
-	entries, ok := d.mapping(path, n)
-	if !ok {
+// joinKey is the key of a field of a Node-less struct decoded at l.
+func joinKey(l loc, key string) string {
+	p := l.key
+	if l.idx >= 0 {
+		p += "[" + strconv.Itoa(l.idx) + "]"
+	}
+	if p == "" {
+		return key
+	}
+	return p + "." + key
+}
+
+// decodeValue decodes node n at l into v. emptyOK says whether an empty
+// string is a meaningful value of this field.
+func (d *decoder) decodeValue(l loc, n *yaml.Node, v reflect.Value, depth int, emptyOK bool) {
+	if depth > maxDepth {
+		d.errorf(l, n, "nested more than %d levels deep; the limit is %d", maxDepth, maxDepth)
 		return
 	}
-	stages := make(Stages, 0, len(entries))
-	for _, e := range entries {
-		st := &Stage{Name: e.key}
-		sub := joinPath(path, e.key)
-		d.decode(sub, e.value, reflect.ValueOf(st).Elem(), depth+1)
-		if st.Node.Path == "" { // null or not a mapping: still a stage, for later checks
-			st.Node = Node{Path: sub, Range: nodeRange(e.keyNode)}
-		}
-		stages = append(stages, st)
+	if n = d.visit(l, n); n == nil {
+		return
 	}
-	*out = stages
+	if isNull(n) {
+		return // null leaves the zero value: "not set"
+	}
+	d.decodeNode(l, n, v, depth, emptyOK)
 }
 
-func (d *decoder) decodeCommand(path string, n ast.Node, out *Command) {
+// decodeNode decodes the resolved, non-null node n at l into v.
+func (d *decoder) decodeNode(l loc, n *yaml.Node, v reflect.Value, depth int, emptyOK bool) {
+	switch t := v.Addr().Interface().(type) {
+	case *String:
+		if s, ok := d.scalar(l, n, "a string"); ok {
+			if s == "" && !emptyOK {
+				d.errorf(l, n, "%s must not be empty; leave the key out instead", l.lastKey())
+				return
+			}
+			*t = String{Value: s, Range: nodeRange(n)}
+		}
+	case *[]String:
+		*t = d.strings(l, n, "a string or a list of strings")
+	case *Bool:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+			d.errorf(l, n, "want true or false, got %s", describe(n))
+			return
+		}
+		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
+		*t = Bool{Value: b, Range: nodeRange(n)}
+	case *Int:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			d.errorf(l, n, "want a whole number, got %s", describe(n))
+			return
+		}
+		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 32)
+		if err != nil {
+			d.errorf(l, n, "want a whole number that fits in 32 bits, got %s", Shorten(n.Value))
+			return
+		}
+		*t = Int{Value: int(i), Range: nodeRange(n)}
+	case *Command:
+		d.command(l, n, t)
+	case *Vars:
+		*t = d.vars(l, n, depth)
+	case *Stages:
+		*t = d.stages(l, n, depth)
+	case *[]Step:
+		*t = d.steps(l, n, depth)
+	default:
+		if d.parsed(l, n, v) {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer:
+			p := reflect.New(v.Type().Elem())
+			d.decodeNode(l, n, p.Elem(), depth, emptyOK)
+			if !p.Elem().IsZero() {
+				v.Set(p)
+			}
+		case reflect.Slice:
+			if n.Kind != yaml.SequenceNode {
+				d.errorf(l, n, "want a list, got %s", describe(n))
+				return
+			}
+			s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+			for i, e := range n.Content {
+				d.decodeValue(l.at(i), e, s.Index(i), depth+1, emptyOK)
+			}
+			v.Set(s)
+		case reflect.Struct:
+			d.decodeStruct(l, n, v, depth)
+		default:
+			panic(fmt.Sprintf("spec: no decoder for %s", v.Type())) // a programming error, caught by tests
+		}
+	}
+}
+
+// lastKey is the key a loc's value is under, for messages.
+func (l loc) lastKey() string {
+	k := l.key
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		k = k[i+1:]
+	}
+	return k
+}
+
+// strings decodes a list of scalars; one scalar is a one-item list.
+func (d *decoder) strings(l loc, n *yaml.Node, want string) []String {
+	if n.Kind != yaml.SequenceNode {
+		if s, ok := d.scalar(l, n, want); ok {
+			return []String{{Value: s, Range: nodeRange(n)}}
+		}
+		return nil
+	}
+	out := make([]String, 0, len(n.Content))
+	for i, e := range n.Content {
+		el := l.at(i)
+		if e = d.visit(el, e); e == nil {
+			return out
+		}
+		if s, ok := d.scalar(el, e, "a string"); ok {
+			out = append(out, String{Value: s, Range: nodeRange(e)})
+		}
+	}
+	return out
+}
+
+// command decodes a string (shell form) or a list of strings (exec form).
+func (d *decoder) command(l loc, n *yaml.Node, out *Command) {
 	out.Range = nodeRange(n)
-	if seq, ok := n.(*ast.SequenceNode); ok {
+	if n.Kind == yaml.SequenceNode {
 		out.IsExec = true
-		out.Exec = d.decodeStrings(path, seq)
-		if out.Exec == nil {
-			out.Exec = []string{}
+		out.Exec = make([]string, 0, len(n.Content))
+		for i, e := range n.Content {
+			el := l.at(i)
+			if e = d.visit(el, e); e == nil {
+				return
+			}
+			if s, ok := d.scalar(el, e, "a string"); ok {
+				out.Exec = append(out.Exec, s)
+			}
 		}
 		return
 	}
-	if s, ok := d.scalar(path, n, "a command (a string or a list of strings)"); ok {
+	if s, ok := d.scalar(l, n, "a command (a string or a list of strings)"); ok {
 		out.Shell = s
 	}
 }
 
-// decodeStrings decodes a list of scalars; one scalar is a one-item list.
-func (d *decoder) decodeStrings(path string, n ast.Node) []string {
-	seq, ok := n.(*ast.SequenceNode)
+// vars decodes an ordered mapping of names to scalars; null is "".
+func (d *decoder) vars(l loc, n *yaml.Node, depth int) Vars {
+	entries, ok := d.mapping(l, n, depth)
 	if !ok {
-		if s, ok := d.scalar(path, n, "a string or a list of strings"); ok {
-			return []string{s}
-		}
 		return nil
 	}
-	out := make([]string, 0, len(seq.Values))
-	for i, e := range seq.Values {
-		sub := fmt.Sprintf("%s[%d]", path, i)
-		if !d.spend(sub, e) {
-			return out
-		}
-		e = d.resolve(sub, e)
-		if e == nil {
+	out := make(Vars, 0, len(entries))
+	for _, e := range entries {
+		el := loc{up: l.up, key: joinKey(l, keySegment(e.key)), idx: -1}
+		val := d.visit(el, e.value)
+		if val == nil {
 			continue
 		}
-		if s, ok := d.scalar(sub, e, "a string"); ok {
+		s := ""
+		if !isNull(val) {
+			var ok bool
+			if s, ok = d.scalar(el, val, "a string"); !ok {
+				continue
+			}
+		}
+		out = append(out, Var{Name: e.key, NameRange: nodeRange(e.keyN), Value: s, Range: nodeRange(val).Or(nodeRange(e.keyN))})
+	}
+	return out
+}
+
+// stages decodes the stages mapping, keeping each stage's key position.
+func (d *decoder) stages(l loc, n *yaml.Node, depth int) Stages {
+	entries, ok := d.mapping(l, n, depth)
+	if !ok {
+		return nil
+	}
+	out := make(Stages, 0, len(entries))
+	for _, e := range entries {
+		st := &Stage{Name: e.key, NameRange: nodeRange(e.keyN)}
+		sl := loc{up: l.up, key: "stages." + keySegment(e.key), idx: -1}
+		sl.link(&st.Node)
+		st.Node.Range = st.NameRange
+		if v := d.visit(sl, e.value); v != nil && !isNull(v) {
+			d.decodeStruct(sl, v, reflect.ValueOf(st).Elem(), depth+1)
+			if st.Node.Range.IsZero() || v.Kind != yaml.MappingNode {
+				st.Node.Range = st.NameRange
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// steps decodes a list of steps; each step's kind is the one kind key it
+// has.
+func (d *decoder) steps(l loc, n *yaml.Node, depth int) []Step {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(l, n, "want a list of steps, got %s", describe(n))
+		return nil
+	}
+	out := make([]Step, 0, len(n.Content))
+	for i, e := range n.Content {
+		el := l.at(i)
+		if e = d.visit(el, e); e == nil {
+			return out
+		}
+		if s := d.step(el, e, depth+1); s != nil {
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// scalar returns the text of a scalar node. Numbers and booleans keep the
-// text they were written with (3.10 stays "3.10"), so `PYTHON_VERSION: 3.10`
-// means what it says.
-func (d *decoder) scalar(path string, n ast.Node, want string) (string, bool) {
-	switch n.(type) {
-	case *ast.StringNode, *ast.LiteralNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode,
-		*ast.InfinityNode, *ast.NanNode:
-		return scalarText(n), true
+func (d *decoder) step(l loc, n *yaml.Node, depth int) Step {
+	if depth > maxDepth {
+		d.errorf(l, n, "nested more than %d levels deep; the limit is %d", maxDepth, maxDepth)
+		return nil
 	}
-	d.errorf(path, n, "want %s, got %s", want, describe(n))
-	return "", false
-}
-
-func scalarText(n ast.Node) string {
-	switch v := n.(type) {
-	case *ast.StringNode:
-		return v.Value
-	case *ast.LiteralNode:
-		if v.Value != nil {
-			return v.Value.Value
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		d.errorf(l, n, "want a step (a mapping), got the string %s: write `- run: ...`", Quote(n.Value))
+		return nil
+	}
+	entries, ok := d.mapping(l, n, depth)
+	if !ok {
+		return nil
+	}
+	var kinds []StepKind
+	for _, e := range entries {
+		if k := StepKind(e.key); k != KindEnv && isStepKind(k) {
+			kinds = append(kinds, k)
 		}
-		return ""
 	}
-	return n.GetToken().Value
+	if len(kinds) == 0 {
+		for _, e := range entries {
+			if e.key == string(KindEnv) {
+				kinds = append(kinds, KindEnv)
+			}
+		}
+	}
+	switch {
+	case len(kinds) == 0:
+		d.errorf(l, n, "a step needs one of %s", oneOf(stepKinds))
+		return nil
+	case len(kinds) > 1:
+		names := make([]string, len(kinds))
+		for i, k := range kinds {
+			names[i] = string(k)
+		}
+		d.errorf(l, n, "a step does one thing, this one has %s: split it into one step each", strings.Join(names, " and "))
+		return nil
+	}
+	kind := kinds[0]
+	s := newStep(kind)
+	d.decodeEntries(l, n, entries, reflect.ValueOf(s).Elem(), depth, func(e entry) bool {
+		switch e.key {
+		case "mounts", "network", "env":
+			at := under(s.StepNode(), e.key)
+			if e.key == "env" {
+				d.errorf(at, e.keyN, "env beside %s is not allowed: env goes beside run or a preset, or in a step of its own", kind)
+			} else {
+				d.errorf(at, e.keyN, "%s applies to %s steps only, not to %s", e.key, oneOf(runLikeKinds), kind)
+			}
+			return true
+		}
+		return false
+	})
+	return s
 }
 
-// describe names a node's kind for "want X, got Y" messages.
-func describe(n ast.Node) string {
-	switch n.(type) {
-	case *ast.MappingNode, *ast.MappingValueNode:
-		return "a mapping"
-	case *ast.SequenceNode:
-		return "a list"
-	case *ast.StringNode, *ast.LiteralNode:
-		return fmt.Sprintf("the string %q", truncate(scalarText(n), 40))
-	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
-		return "the number " + n.GetToken().Value
-	case *ast.BoolNode:
-		return "the boolean " + n.GetToken().Value
-	case *ast.NullNode:
-		return "null"
+func isStepKind(k StepKind) bool {
+	for _, s := range stepKinds {
+		if s == k {
+			return true
+		}
 	}
-	return "a " + strings.ToLower(n.Type().String())
+	return false
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// parsed decodes the value types that Load parses: it reports whether v
+// is one of them.
+func (d *decoder) parsed(l loc, n *yaml.Node, v reflect.Value) bool {
+	var text string
+	want := "a string"
+	switch v.Addr().Interface().(type) {
+	case *Mode:
+		want = "an octal mode such as 0755"
+	case *Size, *Duration, *Owner, *Port, *Signal, *Platform, *Chmod:
+	case *MountType, *Sharing, *Network:
+	case *HealthTest:
+		var c Command
+		d.command(l, n, &c)
+		args, err := ParseHealthTest(&c)
+		if err != nil {
+			d.errorf(l, n, "%v", err)
+			return true
+		}
+		*v.Addr().Interface().(*HealthTest) = HealthTest{Args: args, Range: nodeRange(n)}
+		return true
+	default:
+		return false
 	}
-	return s[:n] + "..."
+	text, ok := d.scalar(l, n, want)
+	if !ok {
+		return true
+	}
+	r := nodeRange(n)
+	var err error
+	switch t := v.Addr().Interface().(type) {
+	case *Mode:
+		var m Mode
+		m.Value, err = ParseMode(text)
+		m.Range = r
+		*t = m
+	case *Size:
+		var s Size
+		s.Value, err = ParseSize(text)
+		s.Range = r
+		*t = s
+	case *Duration:
+		var du Duration
+		du.Value, err = ParseDuration(text)
+		du.Range = r
+		*t = du
+	case *Owner:
+		o := Owner{Raw: text}
+		if !NeedsExpansion(text) {
+			o, err = ParseOwner(text)
+		}
+		o.Range = r
+		*t = o
+	case *Port:
+		p := Port{Raw: text}
+		if !NeedsExpansion(text) {
+			p, err = ParsePort(text)
+		}
+		p.Range = r
+		*t = p
+	case *Signal:
+		if !NeedsExpansion(text) {
+			err = ParseSignal(text)
+		}
+		*t = Signal{Raw: text, Range: r}
+	case *Platform:
+		p := Platform{Raw: text, Range: r}
+		if !NeedsExpansion(text) {
+			p.Value, err = ParsePlatform(text)
+		}
+		*t = p
+	case *Chmod:
+		c := Chmod{Raw: text}
+		if !NeedsExpansion(text) {
+			c, err = ParseChmod(text)
+		}
+		c.Range = r
+		*t = c
+	case *MountType:
+		*t = MountType{Value: MountKind(text), Range: r}
+		err = checkEnum(t.Value, mountKinds, "mount type")
+	case *Sharing:
+		*t = Sharing{Value: SharingMode(text), Range: r}
+		err = checkEnum(t.Value, sharingModes, "sharing")
+	case *Network:
+		*t = Network{Value: NetworkMode(text), Range: r}
+		err = checkEnum(t.Value, networkModes, "network")
+	}
+	if err != nil {
+		d.errorf(l, n, "%v", err)
+	}
+	return true
 }
 
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
+// checkEnum checks that v is one of options.
+func checkEnum[T ~string](v T, options []T, what string) error {
+	for _, o := range options {
+		if v == o {
+			return nil
+		}
 	}
-	return path + "." + key
+	names := make([]string, len(options))
+	for i, o := range options {
+		names[i] = string(o)
+	}
+	return fmt.Errorf("unknown %s %s%s: want %s", what, Quote(string(v)), DidYouMean(string(v), names), oneOf(options))
 }
 
-// nodeRange returns where n starts and the last line it reaches.
-func nodeRange(n ast.Node) Range {
+// nodeRange returns where n starts and where it ends.
+func nodeRange(n *yaml.Node) Range {
 	if n == nil {
 		return Range{}
 	}
-	start := startPos(n)
+	start := Pos{Line: n.Line, Column: n.Column}
 	end := endPos(n, 0)
-	if end.Line < start.Line {
+	if end.Line < start.Line || (end.Line == start.Line && end.Column < start.Column) {
 		end = start
 	}
 	return Range{Start: start, End: end}
 }
 
-func startPos(n ast.Node) Pos {
-	switch v := n.(type) {
-	case *ast.MappingNode:
-		if len(v.Values) > 0 {
-			return startPos(v.Values[0])
-		}
-	case *ast.MappingValueNode:
-		return startPos(v.Key)
-	case *ast.MappingKeyNode:
-		if v.Value != nil {
-			return startPos(v.Value)
-		}
-	case *ast.AnchorNode:
-		if v.Start != nil {
-			return tokenPos(v.Start)
-		}
+// endPos returns where n's text ends: after its last character for a
+// one-line scalar, on its last line for a block.
+func endPos(n *yaml.Node, depth int) Pos {
+	for n != nil && depth <= maxDepth && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode || n.Kind == yaml.DocumentNode) && len(n.Content) > 0 {
+		n = n.Content[len(n.Content)-1]
+		depth++
 	}
-	return tokenPos(n.GetToken())
-}
-
-func endPos(n ast.Node, depth int) Pos {
-	if n == nil || depth > maxDepth {
+	if n == nil {
 		return Pos{}
 	}
-	switch v := n.(type) {
-	case *ast.MappingNode:
-		if len(v.Values) > 0 {
-			return endPos(v.Values[len(v.Values)-1], depth+1)
-		}
-	case *ast.MappingValueNode:
-		return endPos(v.Value, depth+1)
-	case *ast.SequenceNode:
-		if len(v.Values) > 0 {
-			return endPos(v.Values[len(v.Values)-1], depth+1)
-		}
-	case *ast.AnchorNode:
-		return endPos(v.Value, depth+1)
-	case *ast.TagNode:
-		return endPos(v.Value, depth+1)
-	case *ast.LiteralNode:
-		p := tokenPos(v.Start)
-		if v.Value != nil {
-			p.Line += strings.Count(strings.TrimRight(v.Value.Value, "\n"), "\n") + 1
-		}
+	p := Pos{Line: n.Line, Column: n.Column}
+	if n.Kind != yaml.ScalarNode {
 		return p
 	}
-	p := tokenPos(n.GetToken())
-	if t := n.GetToken(); t != nil {
-		p.Column += len(t.Value)
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		p.Line += strings.Count(strings.TrimRight(n.Value, "\n"), "\n") + 1
+		p.Column = 1
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		p.Column += len([]rune(n.Value)) + 2
+	default:
+		if strings.Contains(n.Value, "\n") {
+			p.Line += strings.Count(n.Value, "\n")
+			p.Column = 1
+		} else {
+			p.Column += len([]rune(n.Value))
+		}
 	}
 	return p
-}
-
-func tokenPos(t *token.Token) Pos {
-	if t == nil || t.Position == nil {
-		return Pos{}
-	}
-	return Pos{Line: t.Position.Line, Column: t.Position.Column}
 }

@@ -9,16 +9,17 @@ import (
 	"github.com/moby/buildkit/util/suggest"
 )
 
-// Error is a problem at one place of a spec file. Every error [Load] and the
-// compiler return about the user's input is an *Error, or several joined
-// with [errors.Join]; [Errors] takes them apart again.
+// Error is a problem at one place of a spec file. Every error [Load],
+// [Validate] and the compiler return about the user's input is an *Error,
+// or several joined with [errors.Join]; [Errors] takes them apart again.
 type Error struct {
 	// Filename is the spec file's name.
 	Filename string
 	// Path is the YAML path of the node at fault, such as
 	// stages.runtime.steps[2].mounts[0].sharing; empty for the document.
 	Path string
-	// Range is where the node sits.
+	// Range is where the node sits; zero when it is not known (a spec
+	// built in Go).
 	Range Range
 	// Msg says what is wrong, and how to fix it when that is known.
 	Msg string
@@ -26,26 +27,29 @@ type Error struct {
 	Err error
 }
 
-func newError(filename, path string, r Range, format string, args ...any) *Error {
+// Errorf returns an [Error] about the node at path and r in file filename.
+func Errorf(filename, path string, r Range, format string, args ...any) *Error {
 	return &Error{Filename: filename, Path: path, Range: r, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Error formats the error as file:line:col: path: message.
+// Error formats the error as file:line:col: path: message, on one line:
+// every character that could forge a second line or rewrite a terminal is
+// escaped (see [Escape]), wherever it came from.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Filename)
+	b.WriteString(Escape(e.Filename))
 	if e.Range.Start.Line > 0 {
 		fmt.Fprintf(&b, ":%d:%d", e.Range.Start.Line, e.Range.Start.Column)
 	}
 	b.WriteString(": ")
 	if e.Path != "" {
-		b.WriteString(e.Path)
+		b.WriteString(Escape(e.Path))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(Escape(e.Msg))
 	if e.Err != nil {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(Escape(e.Err.Error()))
 	}
 	return b.String()
 }
@@ -79,48 +83,61 @@ func Errors(err error) []*Error {
 	return out
 }
 
-// errorList collects problems and joins them, capped so that a hostile spec
-// cannot make the error itself huge.
-type errorList struct {
-	errs    []error
-	dropped int
-}
-
 // maxErrors bounds how many problems one Load reports.
 const maxErrors = 50
 
-func (l *errorList) add(err error) {
-	if err == nil {
+// errorList collects problems and joins them, capped so that a hostile
+// spec cannot make the error itself huge, nor the work of formatting it.
+type errorList struct {
+	filename string
+	errs     []*Error
+	dropped  int
+	// skip holds the paths whose values failed to decode, so that
+	// validation does not report them again (as missing, say).
+	skip map[string]bool
+}
+
+// full reports whether more problems would only be counted. Callers check
+// it before formatting a message, so a spec with a million mistakes costs
+// fifty messages.
+func (l *errorList) full() bool { return len(l.errs) >= maxErrors }
+
+func (l *errorList) add(e *Error) {
+	if l.skip[e.Path] {
 		return
 	}
-	if len(l.errs) >= maxErrors {
+	if l.full() {
 		l.dropped++
 		return
 	}
-	l.errs = append(l.errs, err)
+	l.errs = append(l.errs, e)
 }
 
-func (l *errorList) full() bool { return len(l.errs) >= maxErrors }
+// at adds a problem at path and r, unless the list is full.
+func (l *errorList) at(path string, r Range, format string, args ...any) {
+	if l.full() {
+		l.dropped++
+		return
+	}
+	l.add(Errorf(l.filename, path, r, format, args...))
+}
 
+// err joins the problems in file order.
 func (l *errorList) err() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
-	errs := l.errs
-	slices.SortStableFunc(errs, func(a, b error) int {
-		return comparePos(errPos(a), errPos(b))
+	slices.SortStableFunc(l.errs, func(a, b *Error) int {
+		return comparePos(a.Range.Start, b.Range.Start)
 	})
+	errs := make([]error, 0, len(l.errs)+1)
+	for _, e := range l.errs {
+		errs = append(errs, e)
+	}
 	if l.dropped > 0 {
-		errs = append(errs[:len(errs):len(errs)], fmt.Errorf("and more problems: fix these first"))
+		errs = append(errs, &Error{Filename: l.filename, Msg: fmt.Sprintf("and %d more problems: fix these first", l.dropped)})
 	}
 	return errors.Join(errs...)
-}
-
-func errPos(err error) Pos {
-	if e, ok := err.(*Error); ok {
-		return e.Range.Start
-	}
-	return Pos{}
 }
 
 func comparePos(a, b Pos) int {
@@ -130,22 +147,61 @@ func comparePos(a, b Pos) int {
 	return a.Column - b.Column
 }
 
-// didYouMean returns ` (did you mean "x"?)` when val is close to one of
-// options, or "".
-func didYouMean(val string, options []string) string {
-	if m, ok := suggest.Search(val, options, true); ok {
-		return fmt.Sprintf(" (did you mean %q?)", m)
+// maxSuggestLen bounds the length of a value that gets a "did you mean":
+// a typo is short, and the distance search costs its length times each
+// option's.
+const maxSuggestLen = 64
+
+// DidYouMean returns ` (did you mean "x"?)` when val is a short typo of
+// one of options, or "". It compares val only with options of about its
+// length, so a long value or many long options cost nothing.
+func DidYouMean(val string, options []string) string {
+	if len(val) == 0 || len(val) > maxSuggestLen {
+		return ""
+	}
+	near := make([]string, 0, 8)
+	for _, o := range options {
+		if d := len(o) - len(val); d >= -2 && d <= 2 {
+			near = append(near, o)
+		}
+	}
+	if m, ok := suggest.Search(val, near, true); ok {
+		return " (did you mean " + Quote(m) + "?)"
 	}
 	return ""
 }
 
-// oneOf formats options as `a, b or c`.
-func oneOf(options []string) string {
-	switch len(options) {
+// maxListed bounds how many names a message lists.
+const maxListed = 12
+
+// NameList formats names as `a, b, c`, listing at most a dozen, each
+// shortened, and saying how many more there are.
+func NameList(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i == maxListed {
+			fmt.Fprintf(&b, " and %d more", len(names)-maxListed)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(Shorten(n))
+	}
+	return b.String()
+}
+
+// oneOf formats a short closed vocabulary as `a, b or c`.
+func oneOf[T ~string](options []T) string {
+	s := make([]string, len(options))
+	for i, o := range options {
+		s[i] = string(o)
+	}
+	switch len(s) {
 	case 0:
 		return ""
 	case 1:
-		return options[0]
+		return s[0]
 	}
-	return strings.Join(options[:len(options)-1], ", ") + " or " + options[len(options)-1]
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }

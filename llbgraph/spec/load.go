@@ -1,22 +1,29 @@
 package spec
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
 
-	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+	"go.yaml.in/yaml/v3"
 )
-
-// MaxSize is the largest spec [Load] reads, in bytes. Real specs are a few
-// kilobytes; the bound keeps a mistaken or hostile file from costing the
-// builder memory.
-const MaxSize = 1 << 20
 
 // Load parses, decodes and validates a spec. Every problem is reported at
 // once, as [*Error] values joined with [errors.Join], each naming filename,
-// line, column and YAML path. Load never panics on any input.
+// line, column and YAML path. Load never panics, and for any input of at
+// most [MaxSize] it stays within the bounds docs/spec.md lists.
+//
+// The YAML is YAML: anchors resolve to the nearest earlier definition, merge
+// keys (<<) work, a UTF-8 byte order mark and a %YAML 1.2 directive are
+// accepted. A file that is not UTF-8 is refused with the position of the
+// first bad byte; UTF-16 is named as such.
 func Load(filename string, data []byte) (s *Spec, err error) {
 	if filename == "" {
 		filename = DefaultFilename
@@ -25,67 +32,202 @@ func Load(filename string, data []byte) (s *Spec, err error) {
 		return nil, &Error{Filename: filename, Msg: fmt.Sprintf("the spec is %s, more than the %s a spec may be; is this the right file?", byteSize(len(data)), byteSize(MaxSize))}
 	}
 	defer func() {
-		// goccy/go-yaml is fuzzed, but a parser bug must not take the
+		// The YAML parser is fuzzed, but a parser bug must not take the
 		// builder down: report it as an error on the file instead.
 		if r := recover(); r != nil {
 			s, err = nil, &Error{Filename: filename, Msg: fmt.Sprintf("the YAML parser failed on this file (%v); please report it with the file attached", r)}
 		}
 	}()
-
-	f, err := parser.ParseBytes(data, 0)
+	text, err := checkText(filename, data)
 	if err != nil {
-		return nil, syntaxError(filename, err)
+		return nil, err
 	}
-	var docs int
-	var body ast.Node
-	for _, doc := range f.Docs {
-		if doc != nil && doc.Body != nil {
-			docs++
-			body = doc.Body
-		}
+	root, err := parseDocument(filename, text)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case docs == 0:
-		return nil, &Error{Filename: filename, Range: Range{Start: Pos{1, 1}, End: Pos{1, 1}}, Msg: "the spec is empty; it needs `version: 1` and `stages:`"}
-	case docs > 1:
-		return nil, &Error{Filename: filename, Range: Range{Start: Pos{1, 1}, End: Pos{1, 1}}, Msg: fmt.Sprintf("the file holds %d YAML documents; a spec is one document (remove the --- separators)", docs)}
-	}
-
-	var errs errorList
-	d := newDecoder(filename, &errs)
-	d.collectAnchors(body)
+	errs := &errorList{filename: filename, skip: map[string]bool{}}
+	d := &decoder{errs: errs, nodes: MaxNodes, bytes: MaxExpandedBytes}
 	s = &Spec{Filename: filename, Source: data}
-	d.decode("", body, reflect.ValueOf(s).Elem(), 0)
-	if d.overrun {
+	d.decodeStruct(loc{idx: -1}, root, reflect.ValueOf(s).Elem(), 0)
+	if d.stopped {
 		return nil, errs.err()
 	}
-	validate(s, &errs)
+	validate(s, errs)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
+	s.checked = true
 	return s, nil
 }
 
-// syntaxError turns a goccy/go-yaml parse error into an *Error with the
-// position the parser found.
-func syntaxError(filename string, err error) error {
+// parseDocument parses the one YAML document of a spec into a node tree.
+// Aliases stay unexpanded: the decoder expands them, within its budgets.
+func parseDocument(filename string, text []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	var docs []*yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, syntaxError(filename, text, err)
+		}
+		if len(doc.Content) > 0 && !isNull(doc.Content[0]) {
+			docs = append(docs, doc.Content[0])
+		}
+	}
+	start := Range{Start: Pos{1, 1}, End: Pos{1, 1}}
+	switch {
+	case len(docs) == 0:
+		return nil, &Error{Filename: filename, Range: start, Msg: "the spec is empty; it needs `version: 1` and `stages:`"}
+	case len(docs) > 1:
+		return nil, &Error{Filename: filename, Range: start, Msg: fmt.Sprintf("the file holds %d YAML documents; a spec is one document (remove the --- separators)", len(docs))}
+	}
+	return docs[0], nil
+}
+
+var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// maxSyntaxDetail bounds the size of a file whose syntax error gets a
+// second, more precise reading (see syntaxError).
+const maxSyntaxDetail = 64 << 10
+
+// syntaxError turns a YAML parse error into an *Error. The parser that
+// builds the tree names a line at best; for a file of ordinary size the
+// error is found again with goccy/go-yaml, which names the line and column
+// of the offending token and says more about it. goccy costs more than
+// linear time on some hostile inputs, so it reads only files of at most
+// 64 KiB with shallow flow nesting, and a parser crash there is recovered.
+func syntaxError(filename string, text []byte, err error) error {
+	if m := unknownAnchorRe.FindStringSubmatch(err.Error()); m != nil {
+		return unknownAlias(filename, text, m[1])
+	}
+	if e := goccySyntaxError(filename, text); e != nil {
+		return e
+	}
+	line, msg := 1, err.Error()
+	if m := yamlErrRe.FindStringSubmatch(msg); m != nil {
+		if m[1] != "" {
+			line, _ = strconv.Atoi(m[1])
+		}
+		msg = m[2]
+	}
+	col := 1
+	if lines := bytes.Split(text, []byte("\n")); line >= 1 && line <= len(lines) {
+		l := lines[line-1]
+		col = utf8.RuneCount(l[:len(l)-len(bytes.TrimLeft(l, " \t"))]) + 1
+	}
+	p := Pos{Line: line, Column: col}
+	return &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: "invalid YAML: " + msg}
+}
+
+var unknownAnchorRe = regexp.MustCompile(`unknown anchor '(.*)' referenced$`)
+
+// unknownAlias reports an alias whose anchor is not defined before it, at
+// the first *name in the text.
+func unknownAlias(filename string, text []byte, name string) error {
+	p := Pos{Line: 1, Column: 1}
+	if i := bytes.Index(text, []byte("*"+name)); i >= 0 {
+		line := bytes.Count(text[:i], []byte("\n")) + 1
+		start := bytes.LastIndexByte(text[:i], '\n') + 1
+		p = Pos{Line: line, Column: utf8.RuneCount(text[start:i]) + 1}
+	}
+	return &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: fmt.Sprintf("unknown alias *%s: an alias names an anchor (&%s) defined before it", Shorten(name), Shorten(name))}
+}
+
+// goccySyntaxError returns goccy/go-yaml's positioned error for text, or
+// nil when text is too big for it or it finds no error.
+func goccySyntaxError(filename string, text []byte) (e *Error) {
+	if len(text) > maxSyntaxDetail || flowDepth(text) > maxDepth {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			e = nil
+		}
+	}()
+	_, err := parser.ParseBytes(text, 0)
 	type positioned interface {
 		GetToken() *token.Token
 		GetMessage() string
 	}
-	if pe, ok := err.(positioned); ok {
-		p := tokenPos(pe.GetToken())
-		return &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: "invalid YAML: " + pe.GetMessage()}
+	pe, ok := err.(positioned)
+	if !ok || pe.GetToken() == nil || pe.GetToken().Position == nil {
+		return nil
 	}
-	return &Error{Filename: filename, Msg: "invalid YAML", Err: err}
+	p := Pos{Line: pe.GetToken().Position.Line, Column: pe.GetToken().Position.Column}
+	return &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: "invalid YAML: " + pe.GetMessage()}
 }
 
-func byteSize(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+// flowDepth returns how deeply [ and { nest in text, counting every one:
+// an upper bound, which is all goccySyntaxError needs.
+func flowDepth(text []byte) int {
+	depth, deepest := 0, 0
+	for _, c := range text {
+		switch c {
+		case '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ']', '}':
+			depth = max(depth-1, 0)
+		}
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return deepest
+}
+
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// checkText checks that data is UTF-8 text that YAML allows and returns it
+// ready for the parser: without a byte order mark, and with a %YAML 1.2
+// directive read as the 1.1 the parser knows (the two mean the same for a
+// spec).
+func checkText(filename string, data []byte) ([]byte, error) {
+	if len(data) >= 2 && (data[0] == 0 || data[1] == 0 || (data[0] == 0xfe && data[1] == 0xff) || (data[0] == 0xff && data[1] == 0xfe)) {
+		return nil, &Error{Filename: filename, Range: Range{Start: Pos{1, 1}, End: Pos{1, 1}}, Msg: "the spec is UTF-16 (or UTF-32) text; save it as UTF-8"}
+	}
+	text := bytes.TrimPrefix(data, utf8BOM)
+	line, col := 1, 1
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRune(text[i:])
+		pos := Range{Start: Pos{line, col}, End: Pos{line, col + 1}}
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return nil, &Error{Filename: filename, Range: pos, Msg: fmt.Sprintf("the spec is not valid UTF-8: byte 0x%02x here does not start a character; save the file as UTF-8", text[i])}
+		case r == '\n':
+			line, col = line+1, 0
+		case r == '\t' || r == '\r':
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0 && r != 0x85):
+			return nil, &Error{Filename: filename, Range: pos, Msg: fmt.Sprintf("control character U+%04X is not allowed in YAML text; write it as an escape (\\x%02x) in a double-quoted string", r, r)}
+		}
+		i += size
+		col++
+	}
+	return rewriteDirective(filename, text)
+}
+
+var directiveRe = regexp.MustCompile(`(?m)\A((?:[ \t]*(?:#.*)?\r?\n)*)%YAML[ \t]+(\S+)`)
+
+// rewriteDirective reads %YAML 1.2 (and 1.0) as 1.1, the version the
+// parser accepts; the difference does not touch what a spec can say. Other
+// versions are refused.
+func rewriteDirective(filename string, text []byte) ([]byte, error) {
+	m := directiveRe.FindSubmatchIndex(text)
+	if m == nil {
+		return text, nil
+	}
+	version := string(text[m[4]:m[5]])
+	switch version {
+	case "1.1":
+		return text, nil
+	case "1.0", "1.2":
+		out := bytes.Clone(text)
+		copy(out[m[4]:m[5]], "1.1")
+		return out, nil
+	}
+	line := bytes.Count(text[:m[4]], []byte("\n")) + 1
+	p := Pos{Line: line, Column: 7}
+	return nil, &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: fmt.Sprintf("%%YAML %s is not supported: a spec is YAML 1.2 (or 1.1)", Shorten(version))}
 }

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -8,378 +10,411 @@ import (
 	"github.com/moby/patternmatcher"
 )
 
-// PlatformArgs are the args every build sets from its platforms; a spec may
+// platformArgs are the args every build sets from its platforms; a spec may
 // read them but not declare them.
-var PlatformArgs = []string{
+var platformArgs = []string{
 	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
 	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
 }
 
-// StepKinds are the keys that make a step, in the order the docs list them.
-var StepKinds = []string{"run", "apt", "apk", "pip", "uv", "go", "copy", "parallel", "env", "workdir", "user"}
-
-// RunLikeKinds are the step kinds that run a command and so take mounts,
-// env and network.
-var RunLikeKinds = []string{"run", "apt", "apk", "pip", "uv", "go"}
-
-// MountTypes are the mount types, as RUN --mount names them.
-var MountTypes = []string{"cache", "secret", "ssh", "tmpfs", "bind"}
-
-// mountKeys are the keys each mount type takes besides type.
-var mountKeys = map[string][]string{
-	"cache":  {"target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly"},
-	"secret": {"id", "target", "env", "required", "mode", "uid", "gid"},
-	"ssh":    {"id", "target", "required", "mode", "uid", "gid"},
-	"tmpfs":  {"target", "size"},
-	"bind":   {"target", "from", "source", "readwrite"},
-}
-
-// CacheSharings are the sharing modes of a cache mount.
-var CacheSharings = []string{"shared", "private", "locked"}
-
-// NetworkModes are the networks a run-like step may ask for.
-var NetworkModes = []string{"default", "none", "host"}
+// IsPlatformArg reports whether name is one of the args a build sets from
+// its platforms (BUILDPLATFORM, TARGETARCH, ...).
+func IsPlatformArg(name string) bool { return slices.Contains(platformArgs, name) }
 
 var (
 	stageNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	argNameRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	portRe      = regexp.MustCompile(`^[0-9]+(-[0-9]+)?(/(tcp|udp|sctp))?$`)
+	packageRe   = regexp.MustCompile(`^[A-Za-z0-9${}._+:=/@~<>*-]+$`)
 )
 
-// validator checks what the types cannot say. It reports about the keys a
-// user wrote, so a key that failed to decode is not also called missing.
-type validator struct {
-	filename string
-	errs     *errorList
+// Validate checks a spec built in Go, or changed after [Load], as Load
+// checks what it decodes: every problem at once, each an [*Error]. It
+// records each node's place in the document first, so that errors (its
+// own and the compiler's) name YAML paths.
+func Validate(s *Spec) error {
+	if s == nil {
+		return &Error{Filename: DefaultFilename, Msg: "no spec"}
+	}
+	link(s)
+	err := Check(s)
+	s.checked = err == nil
+	return err
 }
 
-func (v *validator) errorf(n Node, key, format string, args ...any) {
-	if n.bad[key] {
-		return // the decoder said what is wrong with it
+// Check validates s as [Validate] does, without changing it: safe to call
+// from several goroutines on one spec. Errors about a spec built in Go name
+// YAML paths only after Validate has linked its nodes.
+func Check(s *Spec) error {
+	filename := s.Filename
+	if filename == "" {
+		filename = DefaultFilename
 	}
-	v.errs.add(n.Errorf(v.filename, key, format, args...))
+	errs := &errorList{filename: filename, skip: map[string]bool{}}
+	validate(s, errs)
+	return errs.err()
+}
+
+// validator checks what the types cannot say.
+type validator struct {
+	errs *errorList
+}
+
+// at reports a problem with key of the mapping at n, whose value is at r.
+func (v *validator) at(n *Node, key string, r Range, format string, args ...any) {
+	if v.errs.full() {
+		v.errs.dropped++
+		return
+	}
+	p := n.Path()
+	if key != "" {
+		p = n.Field(key)
+	}
+	v.errs.at(p, r.Or(n.Range), format, args...)
 }
 
 func validate(s *Spec, errs *errorList) {
-	v := &validator{filename: s.Filename, errs: errs}
+	v := &validator{errs: errs}
+	n := &s.Node
 	switch {
-	case !s.Node.Has("version"):
-		v.errorf(s.Node, "version", "version is required: start the spec with `version: %d`", Version)
-	case s.Version != Version:
-		v.errorf(s.Node, "version", "unknown version %d: this frontend reads version %d", s.Version, Version)
+	case s.Version == nil:
+		v.at(n, "version", Range{Start: Pos{1, 1}, End: Pos{1, 1}}, "version is required: start the spec with `version: %d`", Version)
+	case s.Version.Value != Version:
+		v.at(n, "version", s.Version.Range, "unknown version %d: this frontend reads version %d", s.Version.Value, Version)
 	}
 	v.args(s)
-	if err := validPatterns(s.Exclude); err != nil {
-		v.errorf(s.Node, "exclude", "%v", err)
-	}
+	v.patterns(n, "exclude", s.Exclude)
 	if len(s.Stages) == 0 {
-		if !s.Node.Has("stages") || s.Stages != nil {
-			v.errorf(s.Node, "stages", "stages is required: define at least one stage")
-		}
+		v.at(n, "stages", Range{}, "stages is required: define at least one stage")
 		return
 	}
-	if s.Node.Has("default") && s.Stages.Get(s.Default) == nil {
-		v.errorf(s.Node, "default", "default names no stage %q%s; stages: %s", s.Default, didYouMean(s.Default, s.Stages.Names()), strings.Join(s.Stages.Names(), ", "))
+	names := make(map[string]*Stage, len(s.Stages))
+	for _, st := range s.Stages {
+		if prev, dup := names[st.Name]; dup {
+			where := ""
+			if !prev.NameRange.IsZero() {
+				where = fmt.Sprintf("; the first is at line %d", prev.NameRange.Start.Line)
+			}
+			v.at(&st.Node, "", st.NameRange, "stage %s is defined twice%s", Quote(st.Name), where)
+			continue
+		}
+		names[st.Name] = st
+	}
+	if d := s.Default.Value; d != "" && names[d] == nil {
+		v.at(n, "default", s.Default.Range, "default names no stage %s%s; stages: %s", Quote(d), DidYouMean(d, s.Stages.Names()), NameList(s.Stages.Names()))
 	}
 	for _, st := range s.Stages {
+		if v.errs.full() {
+			v.errs.dropped++
+			return
+		}
 		v.stage(st)
 	}
+	v.graph(s, names)
 }
 
 func (v *validator) args(s *Spec) {
 	for _, a := range s.Args {
-		path := s.Node.FieldPath("args") + "." + a.Name
+		at := Field(&s.Node, "args."+keySegment(a.Name))
 		switch {
 		case !argNameRe.MatchString(a.Name):
-			v.errs.add(newError(v.filename, path, a.Range, "%q is not a valid arg name: use letters, digits and _, not starting with a digit", a.Name))
-		case slices.Contains(PlatformArgs, a.Name):
-			v.errs.add(newError(v.filename, path, a.Range, "%s is set by the build from --platform; it cannot be declared", a.Name))
+			v.at(at, "", a.NameRange, "%s is not a valid arg name: use letters, digits and _, not starting with a digit", Quote(a.Name))
+		case IsPlatformArg(a.Name):
+			v.at(at, "", a.Range, "%s is set by the build from --platform; it cannot be declared", a.Name)
+		}
+	}
+}
+
+// Field returns a node standing for key under n, for errors about a value
+// that has no Node of its own (an arg, an env entry).
+func Field(n *Node, key string) *Node {
+	return &Node{Range: n.Range, up: n, key: key, idx: -1}
+}
+
+func (v *validator) patterns(n *Node, key string, patterns []String) {
+	for i, p := range patterns {
+		if strings.TrimSpace(p.Value) == "" {
+			v.at(Field(n, key), "", p.Range, "a pattern must not be empty")
+			continue
+		}
+		if _, err := patternmatcher.New([]string{p.Value}); err != nil {
+			v.at(&Node{Range: n.Range, up: n, key: key, idx: i}, "", p.Range, "invalid pattern %s: %v", Quote(p.Value), err)
 		}
 	}
 }
 
 func (v *validator) stage(st *Stage) {
-	n := st.Node
-	if n.invalid {
-		return // the decoder reported it
-	}
+	n := &st.Node
 	if !stageNameRe.MatchString(st.Name) || st.Name == "scratch" {
-		v.errs.add(newError(v.filename, n.Path, n.Range, "%q is not a valid stage name: use lowercase letters, digits, '.', '_' and '-', and not \"scratch\"", st.Name))
+		v.at(n, "", st.NameRange, "%s is not a valid stage name: use lowercase letters, digits, '.', '_' and '-', and not \"scratch\"", Quote(st.Name))
 	}
 	switch {
-	case !n.Has("from"):
-		v.errorf(n, "from", "from is required: an image (python:3.11-slim), another stage, or scratch")
-	case strings.TrimSpace(st.From) == "":
-		v.errorf(n, "from", "from must not be empty")
-	case st.From == st.Name:
-		v.errorf(n, "from", "stage %q cannot build from itself", st.Name)
+	case st.From.Value == "":
+		v.at(n, "from", st.From.Range, "from is required: an image (python:3.11-slim), another stage, or scratch")
+	case strings.TrimSpace(st.From.Value) == "":
+		v.at(n, "from", st.From.Range, "from must not be blank")
+	}
+	if p := &st.Platform; p.IsSet() && !p.IsTemplate() && p.Value.OS == "" {
+		if _, err := ParsePlatform(p.Raw); err != nil {
+			v.at(n, "platform", p.Range, "%v", err)
+		}
 	}
 	v.vars(n, "env", st.Env)
-	v.nonEmpty(n, "workdir", st.Workdir)
-	v.nonEmpty(n, "user", st.User)
-	for i := range st.Steps {
-		v.step(&st.Steps[i], false)
+	v.owner(n, "user", &st.User)
+	for i, s := range st.Steps {
+		v.step(n, "steps", i, s, false)
 	}
 	if st.Image != nil {
 		v.image(st.Image)
 	}
 }
 
-func (v *validator) nonEmpty(n Node, key, val string) {
-	if n.Has(key) && strings.TrimSpace(val) == "" {
-		v.errorf(n, key, "%s must not be empty", key)
-	}
-}
-
-func (v *validator) vars(n Node, key string, vars Vars) {
+// vars checks the names of environment variables.
+func (v *validator) vars(n *Node, key string, vars Vars) {
 	for _, e := range vars {
-		if e.Name == "" || strings.ContainsAny(e.Name, "= \t\n") {
-			v.errs.add(newError(v.filename, n.FieldPath(key), e.Range, "%q is not a valid variable name", e.Name))
+		if !validEnvName(e.Name) {
+			v.at(Field(n, key+"."+keySegment(e.Name)), "", e.NameRange, "%s is not a valid variable name: no '=', spaces or control characters, and not empty", Quote(e.Name))
 		}
 	}
 }
 
-// Kind returns the step's kind: one of [StepKinds], or "" when it has none
-// or several (which [Load] reports).
-func (s *Step) Kind() string {
-	kinds := s.kinds()
-	if len(kinds) == 1 {
-		return kinds[0]
-	}
-	return ""
+// validEnvName reports whether name can be an environment variable's name.
+func validEnvName(name string) bool {
+	return name != "" && !strings.ContainsFunc(name, func(r rune) bool {
+		return r == '=' || r == ' ' || unsafeRune(r)
+	})
 }
 
-// RunLike reports whether the step runs a command.
-func (s *Step) RunLike() bool {
-	k := s.Kind()
-	return slices.Contains(RunLikeKinds, k)
+func (v *validator) owner(n *Node, key string, o *Owner) {
+	if !o.IsSet() {
+		return
+	}
+	if err := o.check(); err != nil {
+		v.at(n, key, o.Range, "%v", err)
+	}
 }
 
-func (s *Step) kinds() []string {
-	var kinds []string
-	for _, k := range StepKinds {
-		if k != "env" && s.Node.Has(k) {
-			kinds = append(kinds, k)
-		}
-	}
-	if len(kinds) == 0 && s.Node.Has("env") {
-		kinds = append(kinds, "env")
-	}
-	return kinds
-}
-
-func (v *validator) step(s *Step, inParallel bool) {
-	n := s.Node
-	if n.invalid {
-		return // the decoder reported it
-	}
-	kinds := s.kinds()
-	switch {
-	case len(kinds) == 0:
-		v.errs.add(newError(v.filename, n.Path, n.Range, "a step needs one of %s", oneOf(StepKinds)))
-		return
-	case len(kinds) > 1:
-		v.errs.add(newError(v.filename, n.Path, n.Range, "a step does one thing, this one has %s: split it into one step each", strings.Join(kinds, " and ")))
+func (v *validator) step(parent *Node, key string, i int, s Step, inParallel bool) {
+	if s == nil {
+		v.at(parent, key, Range{}, "step %d is nil", i)
 		return
 	}
-	kind := kinds[0]
-	if !s.RunLike() {
-		for _, k := range []string{"mounts", "network"} {
-			if n.Has(k) {
-				v.errorf(n, k, "%s applies to %s steps only, not to %s", k, oneOf(RunLikeKinds), kind)
-			}
+	n := s.StepNode()
+	kind := s.Kind()
+	if inParallel {
+		if kind == KindParallel {
+			v.at(n, "parallel", n.Range, "parallel groups do not nest: list the inner group's branches in the outer group")
+			return
 		}
-		if kind != "env" && n.Has("env") {
-			v.errorf(n, "env", "env beside %s is not allowed: env goes beside run or a preset, or in a step of its own", kind)
+		if !kind.RunLike() && kind != KindCopy {
+			v.at(n, string(kind), n.Range, "a parallel branch must change files (run, a preset or copy); %s sets state for the steps after it, so put it before the group", kind)
+			return
 		}
 	}
-	if inParallel && kind == "parallel" {
-		v.errorf(n, "parallel", "parallel groups do not nest: list the inner group's branches in the outer group")
-		return
-	}
-	if inParallel && !s.RunLike() && kind != "copy" {
-		v.errorf(n, kind, "a parallel branch must change files (run, a preset or copy); %s sets state for the steps after it, so put it before the group", kind)
-		return
-	}
-	switch kind {
-	case "run", "pip", "uv", "go":
-		cmd := map[string]*Command{"run": s.Run, "pip": s.Pip, "uv": s.Uv, "go": s.Go}[kind]
-		if cmd == nil || strings.TrimSpace(cmd.String()) == "" {
-			v.errorf(n, kind, "%s needs a command", kind)
-		}
-	case "apt", "apk":
-		pkgs := s.Apt
-		if kind == "apk" {
-			pkgs = s.Apk
-		}
-		if len(pkgs) == 0 {
-			v.errorf(n, kind, "%s needs at least one package", kind)
-		}
-		for _, p := range pkgs {
-			if strings.TrimSpace(p) == "" || strings.HasPrefix(p, "-") || strings.ContainsAny(p, " \t\n;&|") {
-				v.errorf(n, kind, "%q is not a package name", p)
-			}
-		}
-	case "copy":
-		if s.Copy == nil {
-			v.errorf(n, "copy", "copy needs src and dst")
-		} else {
-			v.copy(s.Copy)
-		}
-	case "parallel":
+	switch s := s.(type) {
+	case *RunStep:
+		v.command(n, "run", &s.Run)
+	case *PipStep:
+		v.command(n, "pip", &s.Pip)
+	case *UvStep:
+		v.command(n, "uv", &s.Uv)
+	case *GoStep:
+		v.command(n, "go", &s.Go)
+	case *AptStep:
+		v.packages(n, "apt", s.Apt)
+	case *ApkStep:
+		v.packages(n, "apk", s.Apk)
+	case *CopyStep:
+		v.copy(&s.Copy)
+	case *ParallelStep:
 		if len(s.Parallel) == 0 {
-			v.errorf(n, "parallel", "parallel needs at least one branch")
+			v.at(n, "parallel", n.Range, "parallel needs at least one branch")
 		}
-		for i := range s.Parallel {
-			v.step(&s.Parallel[i], true)
+		for j, br := range s.Parallel {
+			v.step(n, "parallel", j, br, true)
 		}
-	case "env":
+	case *EnvStep:
 		if len(s.Env) == 0 {
-			v.errorf(n, "env", "env needs at least one variable")
+			v.at(n, "env", n.Range, "env needs at least one variable")
 		}
-	case "workdir", "user":
-		v.nonEmpty(n, kind, map[string]string{"workdir": s.Workdir, "user": s.User}[kind])
+		v.vars(n, "env", s.Env)
+	case *WorkdirStep:
+		if strings.TrimSpace(s.Workdir.Value) == "" {
+			v.at(n, "workdir", s.Workdir.Range, "workdir needs a directory")
+		}
+	case *UserStep:
+		if !s.User.IsSet() {
+			v.at(n, "user", s.User.Range, "user needs a user[:group]")
+		}
+		v.owner(n, "user", &s.User)
 	}
-	v.vars(n, "env", s.Env)
-	if n.Has("network") && !slices.Contains(NetworkModes, s.Network) {
-		v.errorf(n, "network", "unknown network %q%s: want %s", s.Network, didYouMean(s.Network, NetworkModes), oneOf(NetworkModes))
-	}
-	for i := range s.Mounts {
-		v.mount(&s.Mounts[i])
+	if r, ok := s.(RunLike); ok {
+		o := r.Options()
+		v.vars(n, "env", o.Env)
+		if o.Network.Value != "" {
+			if err := checkEnum(o.Network.Value, networkModes, "network"); err != nil {
+				v.at(n, "network", o.Network.Range, "%v", err)
+			}
+		}
+		for j := range o.Mounts {
+			v.mount(&o.Mounts[j])
+		}
 	}
 }
+
+func (v *validator) command(n *Node, key string, c *Command) {
+	if c.empty() {
+		v.at(n, key, c.Range, "%s needs a command", key)
+	}
+}
+
+func (v *validator) packages(n *Node, key string, pkgs []String) {
+	if len(pkgs) == 0 {
+		v.at(n, key, n.Range, "%s needs at least one package", key)
+	}
+	for i, p := range pkgs {
+		if !packageRe.MatchString(p.Value) || strings.HasPrefix(p.Value, "-") {
+			v.at(&Node{Range: n.Range, up: n, key: key, idx: i}, "", p.Range, "%s is not a package name", Quote(p.Value))
+		}
+	}
+}
+
+// secretTargetDir is where a secret without a target or env is mounted.
+const secretTargetDir = "/run/secrets"
 
 func (v *validator) mount(m *Mount) {
-	n := m.Node
-	if n.invalid {
-		return // the decoder reported it
-	}
-	if !n.Has("type") {
-		v.errorf(n, "type", "a mount needs a type: %s", oneOf(MountTypes))
+	n := &m.Node
+	kind := m.Type.Value
+	if kind == "" {
+		v.at(n, "type", m.Type.Range, "a mount needs a type: %s", oneOf(mountKinds))
 		return
 	}
-	keys, ok := mountKeys[m.Type]
+	keys, ok := mountKeys[kind]
 	if !ok {
-		v.errorf(n, "type", "unknown mount type %q%s: want %s", m.Type, didYouMean(m.Type, MountTypes), oneOf(MountTypes))
+		v.at(n, "type", m.Type.Range, "%v", checkEnum(kind, mountKinds, "mount type"))
 		return
 	}
-	for _, k := range n.Keys() {
-		if k != "type" && !slices.Contains(keys, k) {
-			v.errorf(n, k, "%s does not apply to a %s mount; it takes %s", k, m.Type, oneOf(keys))
+	for _, k := range fieldsOf(mountType).keys {
+		if k == "type" || slices.Contains(keys, k) {
+			continue
+		}
+		if set, r := fieldSet(m, k); set {
+			v.at(n, k, r, "%s does not apply to a %s mount; it takes %s", k, kind, oneOf(keys))
 		}
 	}
-	switch m.Type {
-	case "cache", "tmpfs", "bind":
-		if strings.TrimSpace(m.Target) == "" {
-			v.errorf(n, "target", "a %s mount needs a target", m.Type)
+	target := m.Target.Value
+	switch kind {
+	case MountCache, MountTmpfs, MountBind:
+		if strings.TrimSpace(target) == "" {
+			v.at(n, "target", m.Target.Range, "a %s mount needs a target", kind)
 		}
-	case "secret":
+	case MountSecret:
 		switch {
-		case n.Has("target") && n.Has("env"):
-			v.errorf(n, "env", "a secret goes to a file (target) or to an environment variable (env), not both: use two mounts of the same id")
-		case m.ID == "" && m.Target == "":
-			v.errorf(n, "id", "a secret mount needs an id (the --secret id=... the build passes)")
+		case target != "" && m.Env.Value != "":
+			v.at(n, "env", m.Env.Range, "a secret goes to a file (target) or to an environment variable (env), not both: use two mounts of the same id")
+		case m.ID.Value == "" && target == "":
+			v.at(n, "id", m.ID.Range, "a secret mount needs an id (the --secret id=... the build passes)")
+		}
+		if m.Env.Value != "" && !validEnvName(m.Env.Value) {
+			v.at(n, "env", m.Env.Range, "%s is not a valid variable name: no '=', spaces or control characters", Quote(m.Env.Value))
 		}
 	}
-	if n.Has("sharing") && !slices.Contains(CacheSharings, m.Sharing) {
-		v.errorf(n, "sharing", "unknown sharing %q%s: want %s", m.Sharing, didYouMean(m.Sharing, CacheSharings), oneOf(CacheSharings))
+	if target != "" && !NeedsExpansion(target) && path.Clean("/"+target) == "/" {
+		v.at(n, "target", m.Target.Range, "a mount cannot cover / (the step's root); name a directory such as /run/%s", kind)
 	}
-	if n.Has("mode") {
-		if _, err := ParseMode(m.Mode); err != nil {
-			v.errorf(n, "mode", "%v", err)
+	if m.Sharing.Value != "" {
+		if err := checkEnum(m.Sharing.Value, sharingModes, "sharing"); err != nil {
+			v.at(n, "sharing", m.Sharing.Range, "%v", err)
 		}
 	}
-	if m.UID != nil && *m.UID < 0 {
-		v.errorf(n, "uid", "uid must not be negative")
-	}
-	if m.GID != nil && *m.GID < 0 {
-		v.errorf(n, "gid", "gid must not be negative")
-	}
-	if n.Has("size") {
-		if _, err := ParseSize(m.Size); err != nil {
-			v.errorf(n, "size", "%v", err)
+	if m.Mode != nil {
+		if err := m.Mode.check(); err != nil {
+			v.at(n, "mode", m.Mode.Range, "%v", err)
 		}
 	}
-	if m.Readonly && m.Type == "cache" && n.Has("sharing") && m.Sharing == "locked" {
-		v.errorf(n, "readonly", "a read-only cache cannot be locked")
+	if m.UID != nil && m.UID.Value < 0 {
+		v.at(n, "uid", m.UID.Range, "uid must not be negative")
+	}
+	if m.GID != nil && m.GID.Value < 0 {
+		v.at(n, "gid", m.GID.Range, "gid must not be negative")
+	}
+	if m.Size != nil && m.Size.Value < 0 {
+		v.at(n, "size", m.Size.Range, "size must not be negative")
+	}
+	if m.Readonly.Value && kind == MountCache && m.Sharing.Value == SharingLocked {
+		v.at(n, "readonly", m.Readonly.Range, "a read-only cache cannot be locked")
 	}
 }
 
 func (v *validator) copy(c *Copy) {
-	n := c.Node
-	if n.invalid {
-		return // the decoder reported it
+	n := &c.Node
+	if len(c.Src) == 0 {
+		v.at(n, "src", n.Range, "copy needs src: a path or a list of paths")
 	}
-	switch {
-	case !n.Has("src"):
-		v.errorf(n, "src", "copy needs src: a path or a list of paths")
-	case len(c.Src) == 0:
-		v.errorf(n, "src", "copy needs at least one src")
-	}
-	for _, s := range c.Src {
-		if strings.TrimSpace(s) == "" {
-			v.errorf(n, "src", "a src must not be empty")
+	for i, s := range c.Src {
+		if strings.TrimSpace(s.Value) == "" {
+			v.at(&Node{Range: n.Range, up: n, key: "src", idx: i}, "", s.Range, "a src must not be empty")
 		}
 	}
-	switch {
-	case !n.Has("dst"):
-		v.errorf(n, "dst", "copy needs dst: where the files go")
-	case strings.TrimSpace(c.Dst) == "":
-		v.errorf(n, "dst", "dst must not be empty")
-	case len(c.Src) > 1 && !strings.HasSuffix(c.Dst, "/") && !strings.Contains(c.Dst, "$"):
-		v.errorf(n, "dst", "with more than one src, dst must be a directory ending in /: %q", c.Dst+"/")
+	switch dst := c.Dst.Value; {
+	case dst == "":
+		v.at(n, "dst", c.Dst.Range, "copy needs dst: where the files go")
+	case strings.TrimSpace(dst) == "":
+		v.at(n, "dst", c.Dst.Range, "dst must not be blank")
+	case len(c.Src) > 1 && !strings.HasSuffix(dst, "/") && !NeedsExpansion(dst):
+		v.at(n, "dst", c.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", Quote(dst+"/"))
 	}
-	if n.Has("chmod") && !strings.Contains(c.Chmod, "$") {
-		if _, _, err := ParseChmod(c.Chmod); err != nil {
-			v.errorf(n, "chmod", "%v", err)
+	if c.Chmod != nil {
+		if err := c.Chmod.check(); err != nil {
+			v.at(n, "chmod", c.Chmod.Range, "%v", err)
 		}
 	}
-	if c.Link && n.Has("chown") && !strings.Contains(c.Chown, "$") && ChownByName(c.Chown) {
-		v.errorf(n, "chown", "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
+	v.owner(n, "chown", &c.Chown)
+	if c.Link.Value && c.Chown.IsSet() && !c.Chown.IsTemplate() && c.Chown.ByName() {
+		v.at(n, "chown", c.Chown.Range, "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
 	}
-	if err := validPatterns(c.Exclude); err != nil {
-		v.errorf(n, "exclude", "%v", err)
-	}
+	v.patterns(n, "exclude", c.Exclude)
 }
 
 func (v *validator) image(im *Image) {
-	n := im.Node
-	if n.invalid {
-		return // the decoder reported it
-	}
-	for _, p := range im.Expose {
-		if !strings.Contains(p, "$") && !portRe.MatchString(p) {
-			v.errorf(n, "expose", "%q is not a port: want port[/tcp|/udp|/sctp], such as 8000/tcp", p)
+	n := &im.Node
+	for i := range im.Expose {
+		p := &im.Expose[i]
+		if err := p.check(); err != nil {
+			v.at(&Node{Range: n.Range, up: n, key: "expose", idx: i}, "", p.Range, "%v", err)
 		}
 	}
-	for _, vol := range im.Volumes {
-		if strings.TrimSpace(vol) == "" {
-			v.errorf(n, "volumes", "a volume must not be empty")
+	for i, vol := range im.Volumes {
+		if strings.TrimSpace(vol.Value) == "" {
+			v.at(&Node{Range: n.Range, up: n, key: "volumes", idx: i}, "", vol.Range, "a volume must not be empty")
 		}
 	}
-	v.nonEmpty(n, "stopsignal", im.Stopsignal)
-	if hc := im.Healthcheck; hc != nil && !hc.Node.invalid {
-		if _, err := HealthcheckTest(hc.Test); err != nil {
-			v.errorf(hc.Node, "test", "%v", err)
+	for _, l := range im.Labels {
+		if strings.TrimSpace(l.Name) == "" {
+			v.at(Field(n, "labels"), "", l.NameRange, "a label needs a name: the key is empty")
 		}
-		for _, k := range []string{"interval", "timeout", "start_period", "start_interval"} {
-			val := map[string]string{"interval": hc.Interval, "timeout": hc.Timeout, "start_period": hc.StartPeriod, "start_interval": hc.StartInterval}[k]
-			if hc.Node.Has(k) {
-				if _, err := ParseDuration(val); err != nil {
-					v.errorf(hc.Node, k, "%v", err)
+	}
+	if im.Stopsignal != nil {
+		if err := im.Stopsignal.check(); err != nil {
+			v.at(n, "stopsignal", im.Stopsignal.Range, "%v", err)
+		}
+	}
+	if hc := im.Healthcheck; hc != nil {
+		hn := &hc.Node
+		if err := checkHealthTest(hc.Test.Args); err != nil {
+			v.at(hn, "test", hc.Test.Range, "%v", err)
+		}
+		for _, d := range []struct {
+			key string
+			d   *Duration
+		}{{"interval", hc.Interval}, {"timeout", hc.Timeout}, {"start_period", hc.StartPeriod}, {"start_interval", hc.StartInterval}} {
+			if d.d != nil {
+				if err := checkDuration(d.d.Value); err != nil {
+					v.at(hn, d.key, d.d.Range, "%v", err)
 				}
 			}
 		}
-		if hc.Retries < 0 {
-			v.errorf(hc.Node, "retries", "retries must not be negative")
+		if hc.Retries != nil && hc.Retries.Value < 0 {
+			v.at(hn, "retries", hc.Retries.Range, "retries must not be negative")
 		}
 	}
-}
-
-func validPatterns(patterns []string) error {
-	if len(patterns) == 0 {
-		return nil
-	}
-	_, err := patternmatcher.New(patterns)
-	return err
 }

@@ -1,83 +1,67 @@
 package spec
 
-import "strings"
+import (
+	"strings"
+)
 
-// Pos is a 1-based line and column in the spec file.
-type Pos struct {
-	// Line is the line, from 1.
-	Line int
-	// Column is the column, from 1.
-	Column int
-}
-
-// Range is the span of a YAML node, from its first character to its last
-// line.
-type Range struct {
-	// Start is the node's first character.
-	Start Pos
-	// End is on the node's last line.
-	End Pos
-}
-
-// Node records where a YAML mapping sits in the file, its path in the
-// document (stages.runtime.steps[2]) and where each of its keys' values is.
-// The decoder fills it; the compiler uses it to point errors and LLB source
-// locations at the user's lines.
-type Node struct {
-	// Path is the node's YAML path, such as stages.runtime.steps[2].
-	Path string
-	// Range is the span of the whole mapping.
+// String is a text value of the spec and where it is written. The empty
+// String is "not set": a key written with an empty value is refused where
+// emptiness means nothing. Most strings may hold ${NAME} references, which
+// the compiler expands.
+type String struct {
+	// Value is the text as written.
+	Value string
+	// Range is where the value is.
 	Range Range
-
-	fields  map[string]Range
-	bad     map[string]bool // keys whose values failed to decode
-	invalid bool            // the node is not a mapping at all
 }
 
-// Has reports whether the mapping set key.
-func (n Node) Has(key string) bool {
-	_, ok := n.fields[key]
-	return ok
-}
+// Str returns a String with value v, for specs built in Go.
+func Str(v string) String { return String{Value: v} }
 
-// Field returns the span of key's value, or the mapping's span when the key
-// is not set, so that an error about a missing key points at its mapping.
-func (n Node) Field(key string) Range {
-	if r, ok := n.fields[key]; ok {
-		return r
+// Strs returns Strings with values v, for specs built in Go.
+func Strs(v ...string) []String {
+	out := make([]String, len(v))
+	for i, s := range v {
+		out[i] = String{Value: s}
 	}
-	return n.Range
+	return out
 }
 
-// FieldPath returns the YAML path of key under the node.
-func (n Node) FieldPath(key string) string {
-	if n.Path == "" {
-		return key
+// Values returns the texts of a list of Strings.
+func Values(list []String) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = s.Value
 	}
-	return n.Path + "." + key
+	return out
 }
 
-// Errorf returns an [Error] about key of this mapping in file filename.
-func (n Node) Errorf(filename, key, format string, args ...any) *Error {
-	return newError(filename, n.FieldPath(key), n.Field(key), format, args...)
+// Bool is a true or false value; false is also "not set".
+type Bool struct {
+	// Value is the value.
+	Value bool
+	// Range is where the value is.
+	Range Range
 }
 
-// Keys returns the keys the mapping set, in no particular order.
-func (n Node) Keys() []string {
-	keys := make([]string, 0, len(n.fields))
-	for k := range n.fields {
-		keys = append(keys, k)
-	}
-	return keys
+// Int is a whole number. Fields of this type are pointers; nil is "not
+// set".
+type Int struct {
+	// Value is the number.
+	Value int
+	// Range is where the value is.
+	Range Range
 }
 
 // Var is one NAME: value entry of an ordered mapping (args, env, labels).
 type Var struct {
 	// Name is the key.
 	Name string
+	// NameRange is where the key is.
+	NameRange Range
 	// Value is the scalar value as written; null is the empty string.
 	Value string
-	// Range is where the value sits.
+	// Range is where the value is.
 	Range Range
 }
 
@@ -104,40 +88,25 @@ func (v Vars) Names() []string {
 	return names
 }
 
-// Stages is the ordered `stages:` mapping.
-type Stages []*Stage
-
-// Get returns the stage called name, or nil.
-func (s Stages) Get(name string) *Stage {
-	for _, st := range s {
-		if st.Name == name {
-			return st
-		}
-	}
-	return nil
-}
-
-// Names returns the stage names in file order.
-func (s Stages) Names() []string {
-	names := make([]string, len(s))
-	for i, st := range s {
-		names[i] = st.Name
-	}
-	return names
-}
-
 // Command is a command line written as a string (shell form) or as a list
 // (exec form).
 type Command struct {
-	// Shell is the string form; it runs with /bin/sh -c.
+	// Shell is the string form; it runs with the image's shell, /bin/sh -c
+	// by default.
 	Shell string
 	// Exec is the list form; it runs as-is.
 	Exec []string
 	// IsExec reports that the list form was used, even an empty list.
 	IsExec bool
-	// Range is where the command sits.
+	// Range is where the command is.
 	Range Range
 }
+
+// Shell returns a shell-form Command, for specs built in Go.
+func Shell(script string) *Command { return &Command{Shell: script} }
+
+// Exec returns an exec-form Command, for specs built in Go.
+func Exec(args ...string) *Command { return &Command{Exec: args, IsExec: true} }
 
 // String returns the command as one line for progress names and history.
 func (c *Command) String() string {
@@ -150,15 +119,13 @@ func (c *Command) String() string {
 	return c.Shell
 }
 
-// Args returns the command as arguments: the list form as written, or the
-// string form split on whitespace (for presets, whose arguments are passed
-// to a known tool).
-func (c *Command) Args() []string {
-	if c == nil {
-		return nil
-	}
-	if c.IsExec {
-		return c.Exec
-	}
-	return strings.Fields(c.Shell)
+// empty reports whether the command runs nothing.
+func (c *Command) empty() bool {
+	return c == nil || strings.TrimSpace(c.String()) == ""
+}
+
+// NeedsExpansion reports whether a value holds ${NAME} references or
+// escapes, which the compiler expands before it parses the value.
+func NeedsExpansion(s string) bool {
+	return strings.ContainsAny(s, `$\`)
 }

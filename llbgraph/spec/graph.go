@@ -1,0 +1,137 @@
+package spec
+
+import (
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// ref is one place a stage names another source: its from, a copy's from
+// or a bind or cache mount's from.
+type ref struct {
+	node *Node
+	key  string
+	val  String
+}
+
+// Refs calls fn for each place stage st names a source (a stage, an image
+// or a named context): its from, each copy's from and each bind or cache
+// mount's from, parallel branches included.
+func Refs(st *Stage, fn func(n *Node, key string, from String)) {
+	if st.From.Value != "" {
+		fn(&st.Node, "from", st.From)
+	}
+	WalkSteps(st.Steps, func(s Step) {
+		switch s := s.(type) {
+		case *CopyStep:
+			if s.Copy.From.Value != "" {
+				fn(&s.Copy.Node, "from", s.Copy.From)
+			}
+		case RunLike:
+			for i := range s.Options().Mounts {
+				m := &s.Options().Mounts[i]
+				if m.From.Value != "" && (m.Type.Value == MountBind || m.Type.Value == MountCache) {
+					fn(&m.Node, "from", m.From)
+				}
+			}
+		}
+	})
+}
+
+// graph checks the references between stages that are written literally:
+// a name that is neither a stage nor a valid image reference, and cycles.
+// The compiler checks again after expanding ${NAME}, but Load already
+// reports what it can, so that --call=targets and editors see it.
+func (v *validator) graph(s *Spec, names map[string]*Stage) {
+	index := make(map[*Stage]int, len(s.Stages))
+	for i, st := range s.Stages {
+		index[st] = i
+	}
+	edges := make([][]ref, len(s.Stages))
+	for i, st := range s.Stages {
+		Refs(st, func(n *Node, key string, from String) {
+			name := from.Value
+			if NeedsExpansion(name) || name == "scratch" {
+				return
+			}
+			if names[name] != nil {
+				edges[i] = append(edges[i], ref{node: n, key: key, val: from})
+				return
+			}
+			if _, err := reference.ParseNormalizedNamed(name); err != nil {
+				v.at(n, key, from.Range, "%s names no stage and is not a valid image reference%s", Quote(name), DidYouMean(name, s.Stages.Names()))
+			}
+		})
+	}
+	// Depth-first search with an explicit stack, so that a chain of ten
+	// thousand stages needs no deep recursion; each edge is followed once.
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make([]uint8, len(s.Stages))
+	type frame struct{ stage, next int }
+	for root := range s.Stages {
+		if color[root] != white {
+			continue
+		}
+		stack := []frame{{root, 0}}
+		color[root] = grey
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next == len(edges[top.stage]) {
+				color[top.stage] = black
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			e := edges[top.stage][top.next]
+			top.next++
+			to := index[names[e.val.Value]]
+			switch color[to] {
+			case white:
+				color[to] = grey
+				stack = append(stack, frame{to, 0})
+			case grey:
+				if v.errs.full() {
+					v.errs.dropped++
+					continue
+				}
+				if to == top.stage && e.node == &s.Stages[to].Node {
+					v.at(e.node, e.key, e.val.Range, "stage %s cannot build from itself", Quote(s.Stages[to].Name))
+					continue
+				}
+				var cycle []string
+				for i := len(stack) - 1; i >= 0; i-- {
+					cycle = append(cycle, s.Stages[stack[i].stage].Name)
+					if stack[i].stage == to {
+						break
+					}
+				}
+				for i, j := 0, len(cycle)-1; i < j; i, j = i+1, j-1 {
+					cycle[i], cycle[j] = cycle[j], cycle[i]
+				}
+				cycle = append(cycle, s.Stages[to].Name)
+				v.at(e.node, e.key, e.val.Range, "stages form a cycle: %s", cycleText(cycle))
+			}
+		}
+	}
+}
+
+// cycleText formats a cycle a -> b -> a, shortening a long one.
+func cycleText(cycle []string) string {
+	if len(cycle) > 2*maxListed {
+		head := cycle[:maxListed]
+		tail := cycle[len(cycle)-maxListed:]
+		return arrows(head) + " -> ... -> " + arrows(tail)
+	}
+	return arrows(cycle)
+}
+
+func arrows(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = Shorten(n)
+	}
+	return strings.Join(out, " -> ")
+}

@@ -1,0 +1,147 @@
+package spec
+
+// Mount is a filesystem mounted into a run-like step, with the keys of the
+// Dockerfile's RUN --mount. Which keys a mount takes depends on its type.
+type Mount struct {
+	// Type is cache, secret, ssh, tmpfs or bind.
+	Type MountType `yaml:"type"`
+	// Target is where the mount appears; relative paths are under the
+	// working directory. A secret with env needs none; ssh defaults to
+	// /run/buildkit/ssh_agent.N; a secret without env or target goes to
+	// /run/secrets/<id>.
+	Target String `yaml:"target"`
+	// ID names a cache (default: the target), a secret or an ssh agent
+	// (default: "default").
+	ID String `yaml:"id"`
+	// Sharing is how a cache is shared by concurrent builds: shared (the
+	// default), private or locked.
+	Sharing Sharing `yaml:"sharing"`
+	// From is the stage, image or named context a bind or cache mount
+	// starts from; a bind mount defaults to the main context.
+	From String `yaml:"from"`
+	// Source is the path inside From to mount; empty is its root.
+	Source String `yaml:"source,empty"`
+	// Mode is the octal permission of a new cache directory, a secret file
+	// or an ssh socket.
+	Mode *Mode `yaml:"mode"`
+	// UID owns a new cache directory, a secret file or an ssh socket.
+	UID *Int `yaml:"uid"`
+	// GID is the group of a new cache directory, a secret file or an ssh
+	// socket.
+	GID *Int `yaml:"gid"`
+	// Readonly mounts a cache read-only.
+	Readonly Bool `yaml:"readonly"`
+	// Readwrite lets a bind mount be written; the writes are discarded.
+	Readwrite Bool `yaml:"readwrite"`
+	// Required fails the build when a secret or ssh agent is not given.
+	Required Bool `yaml:"required"`
+	// Env exposes a secret as this environment variable instead of a file.
+	Env String `yaml:"env"`
+	// Size limits a tmpfs, in bytes or with a unit (64m, 1g).
+	Size *Size `yaml:"size"`
+
+	// Node is where the mount sits in the file.
+	Node Node `yaml:"-"`
+}
+
+// MountKind is a mount's type.
+type MountKind string
+
+// The mount types, as RUN --mount names them.
+const (
+	MountCache  MountKind = "cache"
+	MountSecret MountKind = "secret"
+	MountSSH    MountKind = "ssh"
+	MountTmpfs  MountKind = "tmpfs"
+	MountBind   MountKind = "bind"
+)
+
+var mountKinds = []MountKind{MountCache, MountSecret, MountSSH, MountTmpfs, MountBind}
+
+// mountKeys are the keys each mount type takes besides type.
+var mountKeys = map[MountKind][]string{
+	MountCache:  {"target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly"},
+	MountSecret: {"id", "target", "env", "required", "mode", "uid", "gid"},
+	MountSSH:    {"id", "target", "required", "mode", "uid", "gid"},
+	MountTmpfs:  {"target", "size"},
+	MountBind:   {"target", "from", "source", "readwrite"},
+}
+
+// MountType is a mount's type and where it is written.
+type MountType struct {
+	// Value is the type.
+	Value MountKind
+	// Range is where the value is.
+	Range Range
+}
+
+// SharingMode is how concurrent builds share a cache mount.
+type SharingMode string
+
+// The sharing modes of a cache mount.
+const (
+	SharingShared  SharingMode = "shared"
+	SharingPrivate SharingMode = "private"
+	SharingLocked  SharingMode = "locked"
+)
+
+var sharingModes = []SharingMode{SharingShared, SharingPrivate, SharingLocked}
+
+// Sharing is a cache mount's sharing mode and where it is written; empty
+// means shared.
+type Sharing struct {
+	// Value is the mode.
+	Value SharingMode
+	// Range is where the value is.
+	Range Range
+}
+
+// NetworkMode is the network a run-like step sees.
+type NetworkMode string
+
+// The networks a run-like step may ask for.
+const (
+	NetworkDefault NetworkMode = "default"
+	NetworkNone    NetworkMode = "none"
+	NetworkHost    NetworkMode = "host"
+)
+
+var networkModes = []NetworkMode{NetworkDefault, NetworkNone, NetworkHost}
+
+// Network is a step's network and where it is written; empty means the
+// default.
+type Network struct {
+	// Value is the network.
+	Value NetworkMode
+	// Range is where the value is.
+	Range Range
+}
+
+// Copy copies files into a stage, with the options of the Dockerfile's COPY.
+type Copy struct {
+	// Src is one path or a list of paths; globs are allowed. They are read
+	// from the main context unless From names another source.
+	Src []String `yaml:"src"`
+	// Dst is the destination. A trailing slash, `.`, or a value that
+	// expands to nothing makes it a directory (the working directory for
+	// the last two); with more than one source it must end in a slash.
+	Dst String `yaml:"dst"`
+	// From names a stage, an image or a named context to copy from.
+	From String `yaml:"from"`
+	// Chown sets the owner of the copied files, user[:group].
+	Chown Owner `yaml:"chown"`
+	// Chmod sets the mode of the copied files, octal (0755) or symbolic
+	// (u=rwX,go=rX).
+	Chmod *Chmod `yaml:"chmod"`
+	// Link copies onto an empty layer and merges it, so the copy does not
+	// depend on, and is not invalidated by, the steps before it.
+	Link Bool `yaml:"link"`
+	// Exclude lists patterns of source files to leave out.
+	Exclude []String `yaml:"exclude"`
+	// Parents keeps the source's parent directories under Dst, as COPY
+	// --parents does; /./ in a source marks where they start.
+	Parents Bool `yaml:"parents"`
+
+	// Node is where the copy sits in the file.
+	Node Node `yaml:"-"`
+}

@@ -1,0 +1,303 @@
+package spec
+
+// StepKind names what a step does; it is the step's YAML key.
+type StepKind string
+
+// The step kinds, in the order the docs list them.
+const (
+	KindRun      StepKind = "run"
+	KindApt      StepKind = "apt"
+	KindApk      StepKind = "apk"
+	KindPip      StepKind = "pip"
+	KindUv       StepKind = "uv"
+	KindGo       StepKind = "go"
+	KindCopy     StepKind = "copy"
+	KindParallel StepKind = "parallel"
+	KindEnv      StepKind = "env"
+	KindWorkdir  StepKind = "workdir"
+	KindUser     StepKind = "user"
+)
+
+// stepKinds lists the kinds in the docs' order.
+var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, KindCopy, KindParallel, KindEnv, KindWorkdir, KindUser}
+
+// runLikeKinds are the kinds that run a command and so take mounts, env
+// and network.
+var runLikeKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo}
+
+// RunLike reports whether steps of the kind run a command.
+func (k StepKind) RunLike() bool {
+	switch k {
+	case KindRun, KindApt, KindApk, KindPip, KindUv, KindGo:
+		return true
+	}
+	return false
+}
+
+// Step is one entry of a stage's steps: a *RunStep, *AptStep, *ApkStep,
+// *PipStep, *UvStep, *GoStep, *CopyStep, *ParallelStep, *EnvStep,
+// *WorkdirStep or *UserStep. The set is closed; a type switch over it is
+// exhaustive.
+type Step interface {
+	// Kind is the step's kind.
+	Kind() StepKind
+	// StepNode is where the step sits in the file.
+	StepNode() *Node
+	isStep()
+}
+
+// RunLike is a step that runs a command: run and the presets.
+type RunLike interface {
+	Step
+	// Options are the step's env, mounts and network.
+	Options() *RunOptions
+}
+
+// RunOptions are what every run-like step takes besides its command.
+type RunOptions struct {
+	// Env sets environment variables for this command only.
+	Env Vars `yaml:"env"`
+	// Mounts are mounted while the command runs.
+	Mounts []Mount `yaml:"mounts"`
+	// Network is the network the command sees: default, none or host.
+	Network Network `yaml:"network"`
+}
+
+// Options returns the options.
+func (o *RunOptions) Options() *RunOptions { return o }
+
+// RunStep runs a command: a string runs with the shell (a multi-line
+// string is a script), a list runs as-is (exec form). The frontend does not
+// interpolate it; the shell expands $NAME from the environment, which
+// holds the args the script mentions.
+type RunStep struct {
+	// Run is the command.
+	Run Command `yaml:"run"`
+	RunOptions
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// AptStep installs Debian packages with apt-get, with apt's caches mounted.
+type AptStep struct {
+	// Apt lists the packages.
+	Apt []String `yaml:"apt"`
+	RunOptions
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// ApkStep installs Alpine packages with apk, with apk's cache mounted.
+type ApkStep struct {
+	// Apk lists the packages.
+	Apk []String `yaml:"apk"`
+	RunOptions
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// PipStep runs pip with these arguments, with pip's cache mounted.
+type PipStep struct {
+	// Pip is pip's arguments: a string (through the shell) or a list.
+	Pip Command `yaml:"pip"`
+	RunOptions
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// UvStep runs uv with these arguments, with uv's cache mounted.
+type UvStep struct {
+	// Uv is uv's arguments: a string (through the shell) or a list.
+	Uv Command `yaml:"uv"`
+	RunOptions
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// GoStep runs go with these arguments, with the module and build caches
+// mounted.
+type GoStep struct {
+	// Go is go's arguments: a string (through the shell) or a list.
+	Go Command `yaml:"go"`
+	RunOptions
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// CopyStep copies files into the stage.
+type CopyStep struct {
+	// Copy says what to copy where.
+	Copy Copy `yaml:"copy"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// ParallelStep runs each branch on the state before the group,
+// concurrently, and merges their changes in list order (later branches
+// win). A branch is a run-like step or a copy.
+type ParallelStep struct {
+	// Parallel lists the branches.
+	Parallel []Step `yaml:"parallel"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// EnvStep sets environment variables for the rest of the stage and the
+// image.
+type EnvStep struct {
+	// Env lists the variables, in order.
+	Env Vars `yaml:"env"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// WorkdirStep changes the working directory for the following steps and
+// the image, creating it.
+type WorkdirStep struct {
+	// Workdir is the directory; a relative one is under the current one.
+	Workdir String `yaml:"workdir"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// UserStep changes the user (user[:group]) for the following steps and
+// the image.
+type UserStep struct {
+	// User is the user.
+	User Owner `yaml:"user"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
+// Kind returns [KindRun].
+func (*RunStep) Kind() StepKind { return KindRun }
+
+// Kind returns [KindApt].
+func (*AptStep) Kind() StepKind { return KindApt }
+
+// Kind returns [KindApk].
+func (*ApkStep) Kind() StepKind { return KindApk }
+
+// Kind returns [KindPip].
+func (*PipStep) Kind() StepKind { return KindPip }
+
+// Kind returns [KindUv].
+func (*UvStep) Kind() StepKind { return KindUv }
+
+// Kind returns [KindGo].
+func (*GoStep) Kind() StepKind { return KindGo }
+
+// Kind returns [KindCopy].
+func (*CopyStep) Kind() StepKind { return KindCopy }
+
+// Kind returns [KindParallel].
+func (*ParallelStep) Kind() StepKind { return KindParallel }
+
+// Kind returns [KindEnv].
+func (*EnvStep) Kind() StepKind { return KindEnv }
+
+// Kind returns [KindWorkdir].
+func (*WorkdirStep) Kind() StepKind { return KindWorkdir }
+
+// Kind returns [KindUser].
+func (*UserStep) Kind() StepKind { return KindUser }
+
+// StepNode returns where the step sits.
+func (s *RunStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *AptStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *ApkStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *PipStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *UvStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *GoStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *CopyStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *ParallelStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *EnvStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *WorkdirStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
+func (s *UserStep) StepNode() *Node { return &s.Node }
+
+func (*RunStep) isStep()      {}
+func (*AptStep) isStep()      {}
+func (*ApkStep) isStep()      {}
+func (*PipStep) isStep()      {}
+func (*UvStep) isStep()       {}
+func (*GoStep) isStep()       {}
+func (*CopyStep) isStep()     {}
+func (*ParallelStep) isStep() {}
+func (*EnvStep) isStep()      {}
+func (*WorkdirStep) isStep()  {}
+func (*UserStep) isStep()     {}
+
+// newStep returns an empty step of kind k.
+func newStep(k StepKind) Step {
+	switch k {
+	case KindRun:
+		return &RunStep{}
+	case KindApt:
+		return &AptStep{}
+	case KindApk:
+		return &ApkStep{}
+	case KindPip:
+		return &PipStep{}
+	case KindUv:
+		return &UvStep{}
+	case KindGo:
+		return &GoStep{}
+	case KindCopy:
+		return &CopyStep{}
+	case KindParallel:
+		return &ParallelStep{}
+	case KindEnv:
+		return &EnvStep{}
+	case KindWorkdir:
+		return &WorkdirStep{}
+	case KindUser:
+		return &UserStep{}
+	}
+	return nil
+}
+
+// Tool is what a preset step runs: the tool and its arguments.
+type Tool interface {
+	RunLike
+	// Command returns the tool's name and its arguments as written.
+	Command() (tool string, args *Command)
+}
+
+// Command returns "pip" and the arguments.
+func (s *PipStep) Command() (string, *Command) { return "pip", &s.Pip }
+
+// Command returns "uv" and the arguments.
+func (s *UvStep) Command() (string, *Command) { return "uv", &s.Uv }
+
+// Command returns "go" and the arguments.
+func (s *GoStep) Command() (string, *Command) { return "go", &s.Go }
+
+// WalkSteps calls fn for each step, parallel branches after their group.
+func WalkSteps(steps []Step, fn func(Step)) {
+	for _, s := range steps {
+		fn(s)
+		if p, ok := s.(*ParallelStep); ok {
+			WalkSteps(p.Parallel, fn)
+		}
+	}
+}
