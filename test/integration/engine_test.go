@@ -99,6 +99,11 @@ const (
 	syntax    mode = "syntax"     // dockerfile.v0 forwarding on the # syntax= line
 )
 
+// dockerfile builds the context's Dockerfile with BuildKit's builtin
+// dockerfile.v0 frontend, to compare the spec with what a Dockerfile does.
+// It is not a way to run this frontend, so modes leaves it out.
+const dockerfile mode = "dockerfile"
+
 var modes = []mode{inProcess, gateway, syntax}
 
 func randomToken(t *testing.T) string {
@@ -110,7 +115,9 @@ func randomToken(t *testing.T) string {
 }
 
 // writeContext writes files into a new build context directory; the spec
-// goes to ohlcv.build.yaml with the frontend image on its syntax line.
+// goes to ohlcv.build.yaml with the frontend image on its syntax line. An
+// empty spec writes no ohlcv.build.yaml, for a context that holds only a
+// Dockerfile.
 func writeContext(t *testing.T, specYAML string, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -118,7 +125,9 @@ func writeContext(t *testing.T, specYAML string, files map[string]string) string
 	if all == nil {
 		all = map[string]string{}
 	}
-	all["ohlcv.build.yaml"] = "# syntax=" + engineEnv(t, "FRONTEND_IMAGE") + "\n" + specYAML
+	if specYAML != "" {
+		all["ohlcv.build.yaml"] = "# syntax=" + engineEnv(t, "FRONTEND_IMAGE") + "\n" + specYAML
+	}
 	for name, content := range all {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -171,6 +180,9 @@ func run(t *testing.T, m mode, b build) *outcome {
 		locals[name] = fs
 	}
 	attrs := map[string]string{"filename": "ohlcv.build.yaml"}
+	if m == dockerfile {
+		attrs["filename"] = "Dockerfile"
+	}
 	maps.Copy(attrs, b.attrs)
 	attach := append([]session.Attachable{}, b.attach...)
 	if len(b.secrets) > 0 {
@@ -200,7 +212,7 @@ func run(t *testing.T, m mode, b build) *outcome {
 		opt.Frontend = "gateway.v0"
 		opt.FrontendAttrs["source"] = engineEnv(t, "FRONTEND_IMAGE")
 		_, out.err = c.Solve(ctx, nil, opt, ch)
-	case syntax:
+	case syntax, dockerfile:
 		opt.Frontend = "dockerfile.v0"
 		_, out.err = c.Solve(ctx, nil, opt, ch)
 	}
@@ -285,7 +297,8 @@ func (o *outcome) must(t *testing.T) *outcome {
 }
 
 // image is one platform's image of an OCI layout tar: its config and its
-// files, with the layers applied in order.
+// files, with the layers applied in order. platform is os/arch[/variant]
+// from the config.
 type image struct {
 	platform string
 	config   dockerspec.DockerOCIImage
@@ -354,6 +367,9 @@ func readOCI(t *testing.T, tarball []byte) []*image {
 			t.Fatal(err)
 		}
 		img.platform = img.config.OS + "/" + img.config.Architecture
+		if img.config.Variant != "" {
+			img.platform += "/" + img.config.Variant
+		}
 		for _, l := range m.Layers {
 			layer := blobs[l.Digest.String()]
 			if strings.Contains(l.MediaType, "gzip") {

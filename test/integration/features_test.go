@@ -225,39 +225,3 @@ stages:
 		})
 	}
 }
-
-// A two-platform build: a build-platform stage cross-compiles a Go program
-// for each target platform, and each platform's image runs its own.
-func TestTwoPlatforms(t *testing.T) {
-	dir := writeContext(t, `version: 1
-stages:
-  build:
-    from: golang:1.26
-    platform: ${BUILDPLATFORM}
-    workdir: /src
-    steps:
-      - copy: {src: [go.mod, main.go], dst: ./}
-      - go: build -o /out/arch .
-        env: {GOARCH: "${TARGETARCH}", CGO_ENABLED: "0", GOTOOLCHAIN: local}
-  app:
-    from: busybox:latest
-    steps:
-      - copy: {from: build, src: /out/arch, dst: /usr/local/bin/goarch}
-      - run: goarch > /arch && echo "$TARGETPLATFORM" > /target
-`, map[string]string{
-		"go.mod":  "module example.com/arch\n\ngo 1.26\n",
-		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() { fmt.Println(runtime.GOARCH) }\n",
-	})
-	o := run(t, gateway, build{dir: dir, attrs: map[string]string{"target": "app", "platform": "linux/amd64,linux/386"}}).must(t)
-	got := map[string]string{}
-	for _, img := range readOCI(t, o.oci) {
-		got[img.platform] = strings.TrimSpace(img.read(t, "/arch")) + " " + strings.TrimSpace(img.read(t, "/target"))
-	}
-	want := map[string]string{"linux/amd64": "amd64 linux/amd64", "linux/386": "386 linux/386"}
-	if len(got) != 2 || got["linux/amd64"] != want["linux/amd64"] || got["linux/386"] != want["linux/386"] {
-		t.Errorf("per platform: %v, want %v", got, want)
-	}
-	if n, m := len(o.progress.named("[linux/amd64 build 3/3] go: build")), len(o.progress.named("[linux/386 build")); n != 2 || m != 0 {
-		t.Errorf("want the build stage on the build platform once per target, got %d, and %d on linux/386", n, m)
-	}
-}
