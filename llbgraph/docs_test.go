@@ -2,13 +2,9 @@ package llbgraph
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"regexp"
 	"testing"
-
-	"github.com/moby/buildkit/client/llb/sourceresolver"
-	digest "github.com/opencontainers/go-digest"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -18,10 +14,6 @@ var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
 // Every YAML example of the README and the spec reference loads, and every
 // stage of it compiles, so the docs stay true.
 func TestDocExamplesCompile(t *testing.T) {
-	anyImage := func(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-		dt, _ := json.Marshal(stubImage([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, "", nil))
-		return ref, digest.FromBytes(dt), dt, nil
-	}
 	for _, file := range []string{"../README.md", "../docs/spec.md"} {
 		dt, err := os.ReadFile(file)
 		if err != nil {

@@ -94,7 +94,6 @@ func BenchmarkHostile(b *testing.B) {
 	for _, c := range hostile.Cases() {
 		b.Run(c.Name, func(b *testing.B) {
 			b.ReportAllocs()
-			b.SetBytes(int64(len(c.Spec)))
 			for b.Loop() {
 				_ = loadCompile(c.Spec, c.Target)
 			}
