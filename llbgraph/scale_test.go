@@ -1,9 +1,12 @@
 package llbgraph
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
 // scaleChain is n stages, each built on the one before with one run step;
@@ -33,10 +36,11 @@ func scaleFan(n int) []byte {
 	return []byte(b.String())
 }
 
-// BenchmarkScale loads a spec and compiles and marshals its last target,
-// for chains and fans of 100, 1,000 and 10,000 stages: the work must grow
-// linearly with the stages. hack/bench writes the figures and the 10,000
-// to 1,000 ratio to docs/benchmarks.md.
+// BenchmarkScale loads a spec and compiles its last target, for chains and
+// fans of 100, 1,000 and 10,000 stages: the work must grow linearly with
+// the stages. The +marshal runs also marshal the result, as the frontend
+// then does with BuildKit's llb. hack/bench writes the figures and the
+// 10,000 to 1,000 ratios to docs/benchmarks.md.
 func BenchmarkScale(b *testing.B) {
 	for _, shape := range []struct {
 		name string
@@ -45,6 +49,20 @@ func BenchmarkScale(b *testing.B) {
 		for _, n := range []int{100, 1000, 10_000} {
 			data := shape.make(n)
 			b.Run(fmt.Sprintf("%s/%d", shape.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					s, err := spec.Load("scale.yaml", data)
+					if err != nil {
+						b.Fatal(err)
+					}
+					opt := testOpt("")
+					opt.ResolveImageConfig = anyImage
+					if _, err := Compile(context.Background(), s, opt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("%s+marshal/%d", shape.name, n), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if err := loadCompile(data, ""); err != nil {

