@@ -9,7 +9,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -46,8 +48,14 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return res, err
 	}
 	warnUndeclaredArgs(ctx, s, bc.BuildArgs, src)
+	epoch, err := sourceDateEpoch(ctx, bc)
+	if err != nil {
+		return nil, err
+	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		res, err := llbgraph.Compile(ctx, s, compileOpt(bc, src.SourceMap, platform))
+		opt := compileOpt(bc, src.SourceMap, platform)
+		opt.Epoch = epoch
+		res, err := llbgraph.Compile(ctx, s, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +71,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		if err != nil {
 			return nil, err
 		}
-		return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: res.BaseImage}, nil
+		return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: res.BaseImage, Epoch: epoch}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -113,7 +121,7 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]string, src *dockerui.Source) {
 	names := make([]string, 0, len(buildArgs))
 	for name := range buildArgs {
-		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) {
+		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) && name != sourceDateEpochArg {
 			names = append(names, name)
 		}
 	}
@@ -121,4 +129,26 @@ func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]
 	for _, name := range names {
 		src.Warn(ctx, fmt.Sprintf("build arg %s is not declared under args in %s, so no step sees it", spec.Shorten(name), spec.Escape(s.Filename)), gwclient.WarnOpts{})
 	}
+}
+
+// sourceDateEpochArg is the build arg that makes builds reproducible.
+const sourceDateEpochArg = "SOURCE_DATE_EPOCH"
+
+// sourceDateEpoch reads the SOURCE_DATE_EPOCH build arg, as the Dockerfile
+// frontend does: seconds since 1970, or "context" for the time of the main
+// context's git commit. It returns nil when the arg is not set.
+func sourceDateEpoch(ctx context.Context, bc *dockerui.Client) (*time.Time, error) {
+	v := bc.BuildArgs[sourceDateEpochArg]
+	switch {
+	case v == "":
+		return nil, nil
+	case v == "context":
+		return bc.ResolveMainContextSourceDateEpoch(ctx)
+	}
+	sec, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("build arg %s=%s: want seconds since 1970 (such as $(git log -1 --format=%%ct)) or \"context\"", sourceDateEpochArg, spec.Quote(v))
+	}
+	t := time.Unix(sec, 0).UTC()
+	return &t, nil
 }

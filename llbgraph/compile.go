@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"maps"
 	"runtime/debug"
+	"strconv"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
@@ -58,6 +60,11 @@ type Opt struct {
 	// SourceMap is the spec file as the build loaded it; every op points
 	// into it. Nil makes one from the spec.
 	SourceMap *llb.SourceMap
+	// Epoch is SOURCE_DATE_EPOCH: when set, it is the image's created time
+	// and every history entry's, the time of the directories workdir
+	// creates, and runs that mention $SOURCE_DATE_EPOCH get it, as in the
+	// Dockerfile frontend, so images can be reproduced.
+	Epoch *time.Time
 
 	// ResolveImageConfig returns an image's config and digest, as the
 	// gateway client's method of that name does. It is called concurrently,
@@ -204,6 +211,9 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 		}
 	}
 	c.platformKV = platformArgs(opt.BuildPlatform, target)
+	if opt.Epoch != nil {
+		c.platformKV = append(c.platformKV, "SOURCE_DATE_EPOCH="+strconv.FormatInt(opt.Epoch.Unix(), 10))
+	}
 	c.proxy = proxyEnv(opt.BuildArgs)
 	// A default may name the args declared before it, as ARG a3="$a2-foo"
 	// does; a --build-arg value is taken as given.

@@ -116,6 +116,7 @@ func (b *stageBuild) history(createdBy string, withLayer bool) {
 		CreatedBy:  createdBy,
 		Comment:    historyComment,
 		EmptyLayer: !withLayer,
+		Created:    b.c.opt.Epoch,
 	})
 }
 
@@ -124,6 +125,9 @@ func (b *stageBuild) history(createdBy string, withLayer bool) {
 func (b *stageBuild) finalImage() (*imageConfig, error) {
 	img := b.cfg.img
 	img.History = b.hist.flatten()
+	if e := b.c.opt.Epoch; e != nil {
+		img.Created = e
+	}
 	if err := b.c.budget.spend(len(img.History) * 64); err != nil {
 		return nil, b.c.errorf(&b.sp.stage.Node, "", b.sp.stage.NameRange, "%v", err)
 	}

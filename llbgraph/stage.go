@@ -172,6 +172,9 @@ func (b *stageBuild) setWorkdir(n *spec.Node, key string, dir spec.String) error
 	if u := b.cfg.img.Config.User; u != "" {
 		opts = append(opts, llb.WithUser(u))
 	}
+	if e := b.c.opt.Epoch; e != nil {
+		opts = append(opts, llb.WithCreatedTime(*e))
+	}
 	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(b.name("workdir: " + wd)), b.c.location(dir.Range.Or(n.Range)), llb.Platform(b.platform)}
 	if b.noCache {
 		fileOpts = append(fileOpts, llb.IgnoreCache)

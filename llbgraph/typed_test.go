@@ -401,3 +401,38 @@ func TestConcurrentCompiles(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// SOURCE_DATE_EPOCH, given as Opt.Epoch, is the image's created time and
+// every history entry's, the time of the directories workdir creates, and
+// reaches the runs that mention it.
+func TestEpoch(t *testing.T) {
+	s := loadSpec(t, "version: 1\nstages:\n  app:\n    from: busybox:latest\n    workdir: /app\n    steps:\n      - run: echo $SOURCE_DATE_EPOCH\n      - run: echo no\n")
+	epoch := time.Unix(1700000000, 0).UTC()
+	opt := testOpt("app")
+	opt.Epoch = &epoch
+	res := compile(t, s, opt)
+	if res.Image.Created == nil || !res.Image.Created.Equal(epoch) {
+		t.Errorf("created %v", res.Image.Created)
+	}
+	for _, h := range res.Image.History[1:] {
+		if h.Created == nil || !h.Created.Equal(epoch) {
+			t.Errorf("history %q created %v", h.CreatedBy, h.Created)
+		}
+	}
+	g := marshal(t, res.State)
+	_, mkdir := g.one(t, "workdir: /app")
+	if ts := mkdir.GetFile().Actions[0].GetMkdir().Timestamp; ts != epoch.UnixNano() {
+		t.Errorf("workdir's directory time %d, want %d", ts, epoch.UnixNano())
+	}
+	_, with := g.one(t, "run: echo $SOURCE_DATE_EPOCH")
+	if !slices.Contains(with.GetExec().Meta.Env, "SOURCE_DATE_EPOCH=1700000000") {
+		t.Errorf("env %v", with.GetExec().Meta.Env)
+	}
+	_, without := g.one(t, "run: echo no")
+	if slices.ContainsFunc(without.GetExec().Meta.Env, func(e string) bool { return strings.HasPrefix(e, "SOURCE_DATE_EPOCH") }) {
+		t.Errorf("a run that does not mention it gets it: %v", without.GetExec().Meta.Env)
+	}
+	if res := compile(t, s, testOpt("app")); res.Image.Created != nil || res.Image.History[1].Created != nil {
+		t.Errorf("without an epoch, no times are set")
+	}
+}

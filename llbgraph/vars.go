@@ -221,7 +221,7 @@ func (s scope) referencedArgs(script string) []string {
 }
 
 func platformArgIndex(name string) int {
-	for i, n := range []string{"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"} {
+	for i, n := range []string{"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "SOURCE_DATE_EPOCH"} {
 		if n == name {
 			return i
 		}
