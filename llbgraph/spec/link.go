@@ -29,6 +29,9 @@ func fieldSet(v any, key string) (bool, Range) {
 // (Load links what it decodes).
 func link(s *Spec) {
 	s.Node.link(nil, "", -1)
+	if s.Check != nil {
+		s.Check.Node.link(&s.Node, "check", -1)
+	}
 	for _, st := range s.Stages {
 		if st == nil {
 			continue

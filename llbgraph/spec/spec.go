@@ -36,6 +36,10 @@ type Spec struct {
 	Default String `yaml:"default"`
 	// Stages are the build stages in file order. Every stage is a target.
 	Stages Stages `yaml:"stages"`
+	// Check configures the build checks (docs/checks.md): which rules to
+	// skip, which experimental ones to run, and whether findings fail the
+	// build. The BUILDKIT_DOCKERFILE_CHECK build arg overrides it.
+	Check *CheckConfig `yaml:"check"`
 
 	// Filename is the name the spec was loaded under, used in every error.
 	Filename string `yaml:"-"`
@@ -148,3 +152,17 @@ type Healthcheck struct {
 // Checked reports whether the spec passed [Load] or [Validate] (and has
 // not been found wrong since). The compiler validates a spec that has not.
 func (s *Spec) Checked() bool { return s.checked }
+
+// CheckConfig configures the build checks. Rule names are checked against
+// the rules by the llbgraph/check package, which defines them.
+type CheckConfig struct {
+	// Skip lists rules that do not run; "all" skips every rule.
+	Skip []String `yaml:"skip"`
+	// Error makes a build fail when a check finds anything.
+	Error Bool `yaml:"error"`
+	// Experimental lists experimental rules to run; "all" runs every one.
+	Experimental []String `yaml:"experimental"`
+
+	// Node is where the check block sits in the file.
+	Node Node `yaml:"-"`
+}
