@@ -20,6 +20,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/check"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -44,10 +45,16 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err != nil {
 		return nil, err
 	}
-	if res, ok, err := bc.HandleSubrequest(ctx, subrequests(s, bc, src.SourceMap)); err != nil || ok {
+	if err := check.ValidateConfig(s); err != nil {
+		return nil, err
+	}
+	if res, ok, err := bc.HandleSubrequest(ctx, subrequests(s, bc, src)); err != nil || ok {
 		return res, err
 	}
 	warnUndeclaredArgs(ctx, s, bc.BuildArgs, src)
+	if err := warnChecks(ctx, s, bc, src); err != nil {
+		return nil, err
+	}
 	epoch, err := sourceDateEpoch(ctx, bc)
 	if err != nil {
 		return nil, err

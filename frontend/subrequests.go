@@ -3,8 +3,8 @@ package frontend
 import (
 	"context"
 
-	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/pb"
@@ -13,9 +13,11 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// subrequests answers --call=targets and --call=outline; dockerui answers
-// --call=subrequests.describe and refuses the rest as unsupported.
-func subrequests(s *spec.Spec, bc *dockerui.Client, sm *llb.SourceMap) dockerui.RequestHandler {
+// subrequests answers --call=targets, --call=outline and --call=check;
+// dockerui answers --call=subrequests.describe and refuses the rest as
+// unsupported.
+func subrequests(s *spec.Spec, bc *dockerui.Client, src *dockerui.Source) dockerui.RequestHandler {
+	sm := src.SourceMap
 	return dockerui.RequestHandler{
 		ListTargets: func(context.Context) (*targets.List, error) {
 			l := &targets.List{Sources: [][]byte{s.Source}}
@@ -29,6 +31,9 @@ func subrequests(s *spec.Spec, bc *dockerui.Client, sm *llb.SourceMap) dockerui.
 				})
 			}
 			return l, nil
+		},
+		Lint: func(ctx context.Context) (*lint.LintResults, error) {
+			return lintResults(ctx, s, bc, src)
 		},
 		Outline: func(ctx context.Context) (*outline.Outline, error) {
 			// The outline compiles the target as a build would, resolving

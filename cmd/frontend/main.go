@@ -25,6 +25,8 @@ func main() {
 		fmt.Println("ohlcv-build frontend", version)
 	case len(os.Args) > 1 && os.Args[1] == "build":
 		err = runBuild(appcontext.Context(), os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "check":
+		os.Exit(runCheck(os.Args[2:], os.Stdout, os.Stderr))
 	default:
 		err = grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build)
 	}

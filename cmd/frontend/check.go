@@ -1,0 +1,182 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/check"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// Exit codes of `frontend check`.
+const (
+	checkClean    = 0 // no findings
+	checkFindings = 1 // findings
+	checkBadSpec  = 2 // the spec did not load, or bad usage
+)
+
+// runCheck is `frontend check [-f FILE] [--format text|json|sarif]
+// [--target T] [DIR]`: the build checks with no daemon, for pre-commit
+// hooks and CI. DIR is the build context (default .), whose .dockerignore
+// counts; FILE defaults to DIR/ohlcv.build.yaml. It prints the findings and
+// returns 1 when there are any, or the load errors and 2.
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("frontend check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "the spec (default: DIR/"+spec.DefaultFilename+")")
+	format := fs.String("format", "text", "output format: text, json or sarif")
+	target := fs.String("target", "", "check only the stages this target reaches")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: frontend check [-f FILE] [--format text|json|sarif] [--target T] [DIR]")
+		fs.PrintDefaults()
+	}
+	// Flags may come after the directory, as with docker build.
+	var dirs []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return checkBadSpec
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		dirs = append(dirs, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(dirs) > 1 {
+		fs.Usage()
+		return checkBadSpec
+	}
+	if *format != "text" && *format != "json" && *format != "sarif" {
+		fmt.Fprintf(stderr, "unknown format %q: want text, json or sarif\n", *format)
+		return checkBadSpec
+	}
+	dir := "."
+	if len(dirs) == 1 {
+		dir = dirs[0]
+	}
+	if *file == "" {
+		*file = filepath.Join(dir, spec.DefaultFilename)
+	}
+
+	s, findings, err := checkFile(*file, dir, *target)
+	out, ferr := formatCheck(*format, *file, s, findings, err)
+	if ferr != nil {
+		fmt.Fprintln(stderr, "error:", ferr)
+		return checkBadSpec
+	}
+	if *format == "text" && err != nil {
+		stdout = stderr
+	}
+	if _, werr := stdout.Write(out); werr != nil {
+		return checkBadSpec
+	}
+	switch {
+	case err != nil:
+		return checkBadSpec
+	case len(findings) > 0:
+		return checkFindings
+	}
+	return checkClean
+}
+
+// checkFile loads the spec and runs the checks its configuration enables,
+// with the context's .dockerignore.
+func checkFile(file, dir, target string) (*spec.Spec, []check.Finding, error) {
+	dt, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := spec.Load(file, dt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := check.ValidateConfig(s); err != nil {
+		return s, nil, err
+	}
+	if target != "" {
+		if _, err := llbgraph.TargetName(s, target); err != nil {
+			return s, nil, err
+		}
+	}
+	ignore, err := readIgnore(filepath.Join(dir, ".dockerignore"))
+	if err != nil {
+		return s, nil, err
+	}
+	return s, check.Run(s, check.SpecConfig(s), check.Input{Ignore: ignore, Target: target}), nil
+}
+
+// readIgnore reads a .dockerignore; a missing one is empty.
+func readIgnore(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ignorefile.ReadAll(f)
+}
+
+// formatCheck renders findings, or the load error, in format.
+func formatCheck(format, file string, s *spec.Spec, findings []check.Finding, loadErr error) ([]byte, error) {
+	switch format {
+	case "sarif":
+		out, err := check.SARIF(file, findings, loadErr, version)
+		return append(out, '\n'), err
+	case "json":
+		out, err := json.MarshalIndent(lintResults(file, s, findings, loadErr), "", "  ")
+		return append(out, '\n'), err
+	}
+	var b strings.Builder
+	if loadErr != nil {
+		fmt.Fprintln(&b, loadErr)
+		return []byte(b.String()), nil
+	}
+	for _, f := range findings {
+		fmt.Fprintf(&b, "%s:%d:%d: %s: %s (%s)\n", spec.Escape(file), f.Range.Start.Line, f.Range.Start.Column, f.Rule.Name, f.Message, f.Rule.URL())
+	}
+	if len(findings) > 0 {
+		fmt.Fprintf(&b, "%d findings in %s\n", len(findings), spec.Escape(file))
+	}
+	return []byte(b.String()), nil
+}
+
+// lintResults is the JSON `docker buildx build --call=check,format=json`
+// prints, so tools that read one read the other.
+func lintResults(file string, s *spec.Spec, findings []check.Finding, loadErr error) *lint.LintResults {
+	res := &lint.LintResults{Warnings: []lint.Warning{}}
+	var data []byte
+	if s != nil {
+		data = s.Source
+	} else if dt, err := os.ReadFile(file); err == nil && len(dt) <= spec.MaxSize {
+		data = dt
+	}
+	res.Sources = []*pb.SourceInfo{{Filename: file, Language: llbgraph.Language, Data: data}}
+	const idx = 0
+	for _, f := range findings {
+		res.Warnings = append(res.Warnings, lint.Warning{
+			RuleName: f.Rule.Name, Description: f.Rule.Description, URL: f.Rule.URL(), Detail: f.Message,
+			Location: &pb.Location{SourceIndex: int32(idx), Ranges: []*pb.Range{llbgraph.PBRange(f.Range)}},
+		})
+	}
+	if loadErr != nil {
+		be := &lint.BuildError{Message: loadErr.Error()}
+		if errs := spec.Errors(loadErr); len(errs) > 0 && !errs[0].Range.IsZero() {
+			be.Location = pb.Location{SourceIndex: int32(idx), Ranges: []*pb.Range{llbgraph.PBRange(errs[0].Range)}}
+		}
+		res.Error = be
+	}
+	return res
+}

@@ -1,0 +1,91 @@
+package frontend
+
+import (
+	"context"
+
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/moby/buildkit/solver/pb"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/check"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// checkConfig is the spec's check: block, or, when the build sets it, the
+// BUILDKIT_DOCKERFILE_CHECK build arg (which dockerui has parsed), as the
+// Dockerfile frontend lets the build arg override the file's # check=.
+func checkConfig(s *spec.Spec, bc *dockerui.Client) check.Config {
+	lc := bc.LinterConfig
+	if lc == nil {
+		return check.SpecConfig(s)
+	}
+	return fromLinterConfig(lc)
+}
+
+func fromLinterConfig(lc *linter.Config) check.Config {
+	return check.Config{
+		SkipAll:         lc.SkipAll,
+		Skip:            lc.SkipRules,
+		ExperimentalAll: lc.ExperimentalAll,
+		Experimental:    lc.ExperimentalRules,
+		Error:           lc.ReturnAsError,
+	}
+}
+
+// runChecks runs the checks of a build: the main context's .dockerignore
+// counts for the rules that look at copies.
+func runChecks(ctx context.Context, s *spec.Spec, bc *dockerui.Client, cfg check.Config, target string) ([]check.Finding, error) {
+	ignore, err := bc.DockerIgnorePatterns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return check.Run(s, cfg, check.Input{Ignore: ignore, Target: target}), nil
+}
+
+// warnChecks sends each finding as a build warning, so buildx prints "N
+// warnings found" with the spec's lines and each rule's link, and fails the
+// build when the configuration makes findings errors.
+func warnChecks(ctx context.Context, s *spec.Spec, bc *dockerui.Client, src *dockerui.Source) error {
+	cfg := checkConfig(s, bc)
+	target, err := llbgraph.TargetName(s, bc.Target)
+	if err != nil {
+		return err
+	}
+	findings, err := runChecks(ctx, s, bc, cfg, target)
+	if err != nil {
+		return err
+	}
+	for _, f := range findings {
+		src.Warn(ctx, linter.LintFormatShort(f.Rule.Name, f.Message, f.Range.Start.Line), gwclient.WarnOpts{
+			Level:  1,
+			Detail: [][]byte{[]byte(f.Rule.Description)},
+			URL:    f.Rule.URL(),
+			Range:  []*pb.Range{llbgraph.PBRange(f.Range)},
+		})
+	}
+	return check.Error(s, cfg, findings)
+}
+
+// lintResults answers --call=check: every finding of every stage (or of
+// the stages the target reaches), with the spec as its source.
+func lintResults(ctx context.Context, s *spec.Spec, bc *dockerui.Client, src *dockerui.Source) (*lint.LintResults, error) {
+	findings, err := runChecks(ctx, s, bc, checkConfig(s, bc), bc.Target)
+	if err != nil {
+		return nil, err
+	}
+	res := &lint.LintResults{}
+	idx := res.AddSource(src.SourceMap)
+	for _, f := range findings {
+		res.Warnings = append(res.Warnings, lint.Warning{
+			RuleName:    f.Rule.Name,
+			Description: f.Rule.Description,
+			URL:         f.Rule.URL(),
+			Detail:      f.Message,
+			Location:    &pb.Location{SourceIndex: int32(idx), Ranges: []*pb.Range{llbgraph.PBRange(f.Range)}},
+		})
+	}
+	return res, nil
+}
