@@ -194,7 +194,7 @@ func isRootUser(u string) bool {
 	return name == "" || name == "root" || name == "0"
 }
 
-// userBefore returns the user each step of st runs as: the inherited user,
+// usersOf returns the user each step of st runs as: the inherited user,
 // then the stage's, then each user step's.
 func (r *run) usersOf(st *spec.Stage) []string {
 	user := ""

@@ -107,9 +107,9 @@ func secretInArgOrEnv(r *run) {
 	}
 }
 
-// plainRuns calls fn for each plain run step of the counted stages,
+// runLikes calls fn for each run-like step of the counted stages,
 // parallel branches included, with the user it runs as.
-func (r *run) plainRuns(fn func(st *spec.Stage, s *spec.RunStep, user string)) {
+func (r *run) runLikes(fn func(st *spec.Stage, s spec.RunLike, user string)) {
 	for _, st := range r.s.Stages {
 		if !r.counts(st) {
 			continue
@@ -117,12 +117,21 @@ func (r *run) plainRuns(fn func(st *spec.Stage, s *spec.RunStep, user string)) {
 		users := r.usersOf(st)
 		for i, s := range st.Steps {
 			spec.WalkSteps([]spec.Step{s}, func(s spec.Step) {
-				if run, ok := s.(*spec.RunStep); ok {
-					fn(st, run, users[i])
+				if rl, ok := s.(spec.RunLike); ok {
+					fn(st, rl, users[i])
 				}
 			})
 		}
 	}
+}
+
+// plainRuns calls fn for each plain run step, as runLikes does.
+func (r *run) plainRuns(fn func(st *spec.Stage, s *spec.RunStep, user string)) {
+	r.runLikes(func(st *spec.Stage, s spec.RunLike, user string) {
+		if run, ok := s.(*spec.RunStep); ok {
+			fn(st, run, user)
+		}
+	})
 }
 
 // packageInstallWithoutCache: "BuildKit cache mounts for apt and uv".
@@ -222,27 +231,18 @@ func parallelCandidate(r *run) {
 // cacheMountNotWritable: the strategy's non-root user and cache mounts
 // together.
 func cacheMountNotWritable(r *run) {
-	for _, st := range r.s.Stages {
-		if !r.counts(st) {
-			continue
+	r.runLikes(func(_ *spec.Stage, rl spec.RunLike, user string) {
+		if isRootUser(user) {
+			return
 		}
-		users := r.usersOf(st)
-		for i, s := range st.Steps {
-			spec.WalkSteps([]spec.Step{s}, func(s spec.Step) {
-				rl, ok := s.(spec.RunLike)
-				if !ok || isRootUser(users[i]) {
-					return
-				}
-				for j := range rl.Options().Mounts {
-					m := &rl.Options().Mounts[j]
-					if m.Type.Value != spec.MountCache || m.UID != nil || m.GID != nil || (m.Mode != nil && m.Mode.Value&0o002 != 0) || m.Readonly.Value {
-						continue
-					}
-					r.report(&m.Node, "target", m.Target.Range, "this step runs as %s, but the cache at %s is created owned by root with mode 0755, so writing to it fails with \"permission denied\": give the mount uid (and gid) of that user, or a mode such as \"0777\"", spec.Quote(users[i]), spec.Quote(m.Target.Value))
-				}
-			})
+		for j := range rl.Options().Mounts {
+			m := &rl.Options().Mounts[j]
+			if m.Type.Value != spec.MountCache || m.UID != nil || m.GID != nil || (m.Mode != nil && m.Mode.Value&0o002 != 0) || m.Readonly.Value {
+				continue
+			}
+			r.report(&m.Node, "target", m.Target.Range, "this step runs as %s, but the cache at %s is created owned by root with mode 0755, so writing to it fails with \"permission denied\": give the mount uid (and gid) of that user, or a mode such as \"0777\"", spec.Quote(user), spec.Quote(m.Target.Value))
 		}
-	}
+	})
 }
 
 // secretPatterns are files that hold credentials.

@@ -278,9 +278,6 @@ func (v *validator) packages(n *Node, key string, pkgs []String) {
 	}
 }
 
-// secretTargetDir is where a secret without a target or env is mounted.
-const secretTargetDir = "/run/secrets"
-
 func (v *validator) mount(m *Mount) {
 	n := &m.Node
 	kind := m.Type.Value

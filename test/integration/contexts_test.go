@@ -208,15 +208,11 @@ stages:
 
 func buildx(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := buildxCommand(t, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BUILDX_BUILDER="+engineEnv(t, "BUILDX_BUILDER"))
-	var b bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &b, &b
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("docker buildx %s: %v\n%s", strings.Join(args, " "), err, b.String())
+	out, err := runBuildx(t, dir, args...)
+	if err != nil {
+		t.Fatalf("docker buildx %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return b.String()
+	return out
 }
 
 // subrequest runs a --call subrequest in mode m and returns the result's
