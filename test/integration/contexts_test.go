@@ -154,7 +154,11 @@ func TestSubrequests(t *testing.T) {
 			if o.Name != "app" || len(o.Secrets) != 1 || o.Secrets[0].Name != "api_key" || !o.Secrets[0].Required || len(o.Args) != 1 || o.Args[0].Name != "GREETING" || o.Args[0].Value != "hello" {
 				t.Errorf("outline: %+v", o)
 			}
-			_, err := subrequestErr(t, m, dir, "frontend.lint", "")
+			res = subrequest(t, m, dir, "frontend.lint", "")
+			if code := string(res["result.statuscode"]); code != "1" || !strings.Contains(string(res["result.txt"]), "WARNING: UnpinnedBaseImage") {
+				t.Errorf("lint: status %s\n%s", code, res["result.txt"])
+			}
+			_, err := subrequestErr(t, m, dir, "frontend.convertllb", "")
 			if err == nil || !strings.Contains(err.Error(), "unsupported") {
 				t.Errorf("an unknown subrequest: %v", err)
 			}
