@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 30s
 DEMO_OUT := out/demo
 
-.PHONY: all build deps engine engine-down frontend-image peer-image unit fuzz integration test demo bench clean
+.PHONY: all build deps engine engine-down frontend-image peer-image unit fuzz editor-deps editor integration test demo bench clean
 
 all: build
 
@@ -43,12 +43,20 @@ unit:
 fuzz:
 	$(GO) test ./llbgraph -run '^$$' -fuzz FuzzLoadCompile -fuzztime $(FUZZTIME)
 
+# yaml-language-server, pinned by hack/node/package-lock.json, into .bin/node.
+editor-deps:
+	hack/editor-deps.sh
+
+# The JSON Schema in a real editor's language server, over LSP (no engine).
+editor: editor-deps
+	$(GO) test -race -tags integration -count=1 -timeout 5m ./test/editor/...
+
 # Integration tests on the local engine, in-process, through gateway.v0 and
 # through # syntax=, and through docker buildx build and bake.
 integration: frontend-image
 	$(GO) test -race -tags integration -count=1 -timeout 40m ./test/integration/...
 
-test: unit fuzz integration
+test: unit fuzz editor integration
 
 # Builds the offline twin of ohlcv.build.yaml through its `# syntax=` line with
 # docker buildx, then runs the image (as its non-root user, with runc) and its

@@ -1,7 +1,9 @@
 // Command frontend is the ohlcv.build.yaml BuildKit frontend. Run by
 // BuildKit (the image's entrypoint), it serves the gateway API; `frontend
 // build ...` runs the same frontend in-process against BUILDKIT_HOST, with
-// no image to push, for a fast development loop.
+// no image to push, for a fast development loop; `frontend check` runs the
+// build checks with no daemon, `frontend schema` prints the spec's JSON
+// Schema and `frontend graph` draws its stages.
 package main
 
 import (
@@ -27,6 +29,10 @@ func main() {
 		err = runBuild(appcontext.Context(), os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "check":
 		os.Exit(runCheck(os.Args[2:], os.Stdout, os.Stderr))
+	case len(os.Args) > 1 && os.Args[1] == "schema":
+		err = runSchema(os.Stdout, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "graph":
+		err = runGraph(os.Stdout, os.Args[2:])
 	default:
 		err = grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build)
 	}

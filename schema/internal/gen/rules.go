@@ -1,0 +1,199 @@
+package gen
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/invopop/jsonschema"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// mountKeys are the keys each mount type takes besides type, as Load
+// checks them; the test checks each pair against Load.
+var mountKeys = []struct {
+	kind string
+	keys []string
+}{
+	{string(spec.MountCache), []string{"target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly"}},
+	{string(spec.MountSecret), []string{"id", "target", "env", "required", "mode", "uid", "gid"}},
+	{string(spec.MountSSH), []string{"id", "target", "required", "mode", "uid", "gid"}},
+	{string(spec.MountTmpfs), []string{"target", "size"}},
+	{string(spec.MountBind), []string{"target", "from", "source", "readwrite"}},
+}
+
+// synthetic returns the definitions that stand for no Go struct: a
+// command, a step (one of the kinds) and a parallel branch.
+func (g *generator) synthetic() jsonschema.Definitions {
+	var steps, branches []*jsonschema.Schema
+	var kinds, branchKinds []string
+	for _, s := range stepKinds() {
+		r := ref(reflect.TypeOf(s).Elem().Name())
+		steps = append(steps, r)
+		kinds = append(kinds, string(s.Kind()))
+		if _, runLike := s.(spec.RunLike); runLike || s.Kind() == spec.KindCopy {
+			branches = append(branches, ref(reflect.TypeOf(s).Elem().Name()))
+			branchKinds = append(branchKinds, string(s.Kind()))
+		}
+	}
+	return jsonschema.Definitions{
+		"Command": {
+			Description: g.comment(reflect.TypeFor[spec.Command](), "") + " A string runs with the shell (/bin/sh -c, or the image's SHELL); a list runs as it is.",
+			OneOf: []*jsonschema.Schema{
+				scalar(),
+				{Type: "array", Items: scalar()},
+			},
+		},
+		"Step": {
+			Description: "A step does one thing: it has exactly one of the keys " + orList(kinds) + ". run and the presets (apt, apk, pip, uv, go) also take env, mounts and network.",
+			OneOf:       steps,
+		},
+		"Branch": {
+			Description: "A parallel branch: a step that changes files, " + orList(branchKinds) + ". It runs on the state before the group; the branches' changes are merged in list order.",
+			OneOf:       branches,
+		},
+	}
+}
+
+// refine adds what the Go types do not say: required keys, the keys each
+// step kind and mount type takes, names that must match a pattern.
+func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions) error {
+	// A definition or key renamed in the spec types is an error here, not
+	// a rule that silently stops applying.
+	var missing []string
+	def := func(name string) *jsonschema.Schema {
+		if d := defs[name]; d != nil && d.Properties != nil {
+			return d
+		}
+		missing = append(missing, "$defs."+name)
+		return &jsonschema.Schema{Properties: jsonschema.NewProperties()}
+	}
+	prop := func(d *jsonschema.Schema, key string) *jsonschema.Schema {
+		if p, ok := d.Properties.Get(key); ok {
+			return p
+		}
+		missing = append(missing, "property "+key)
+		return stringList()
+	}
+
+	// The document: version 1, stages, and x-* keys that hold anchors.
+	root.Required = []string{"version", "stages"}
+	version := prop(root, "version")
+	*version = jsonschema.Schema{Type: "integer", Const: spec.Version, Description: version.Description}
+	prop(root, "args").PropertyNames = &jsonschema.Schema{
+		Pattern: argNamePattern,
+		Not:     &jsonschema.Schema{Enum: anys(platformArgs)},
+	}
+	root.PatternProperties = map[string]*jsonschema.Schema{
+		"^x-": {Description: "Ignored by the frontend: a place for anchors (&name) that stages and steps reuse with aliases (*name) and merge keys (<<: *name)."},
+	}
+
+	stage := def("Stage")
+	stage.Required = []string{"from"}
+	prop(stage, "env").PropertyNames = envNames()
+	prop(def("Image"), "labels").PropertyNames = &jsonschema.Schema{Pattern: `\S`}
+	def("Healthcheck").Required = []string{"test"}
+	def("Copy").Required = []string{"src", "dst"}
+
+	// Each step kind requires its own key and allows only its keys (and
+	// env, mounts and network for the run-like ones).
+	for _, s := range stepKinds() {
+		d := def(reflect.TypeOf(s).Elem().Name())
+		kind := string(s.Kind())
+		d.Title = kind
+		d.Required = []string{kind}
+		if _, runLike := s.(spec.RunLike); runLike {
+			prop(d, "env").PropertyNames = envNames()
+		}
+	}
+	envStep := prop(def("EnvStep"), "env")
+	envStep.PropertyNames = envNames()
+	envStep.MinProperties = uint64p(1)
+	for _, name := range []string{"AptStep", "ApkStep"} {
+		p := prop(def(name), strings.ToLower(strings.TrimSuffix(name, "Step")))
+		if len(p.AnyOf) != 2 {
+			missing = append(missing, name+" as a list of strings")
+			continue
+		}
+		p.AnyOf[0].MinLength = uint64p(1)
+		p.AnyOf[1].MinItems = uint64p(1)
+	}
+	branches := prop(def("ParallelStep"), "parallel")
+	branches.Items = ref("Branch")
+	branches.MinItems = uint64p(1)
+
+	g.mounts(def("Mount"))
+	g.allowEmpty(defs)
+	if len(missing) > 0 {
+		return fmt.Errorf("the schema's rules name what the spec types no longer have: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// mounts makes a mount require its type, and a target where its type needs
+// one, and allow only the keys of its type.
+func (g *generator) mounts(m *jsonschema.Schema) {
+	m.Required = []string{"type"}
+	for _, mk := range mountKeys {
+		then := &jsonschema.Schema{PropertyNames: &jsonschema.Schema{Enum: anys(append([]string{"type"}, mk.keys...))}}
+		switch spec.MountKind(mk.kind) {
+		case spec.MountCache, spec.MountTmpfs, spec.MountBind:
+			then.Required = []string{"target"}
+		}
+		is := &jsonschema.Schema{Properties: jsonschema.NewProperties(), Required: []string{"type"}}
+		is.Properties.Set("type", &jsonschema.Schema{Const: mk.kind})
+		m.AllOf = append(m.AllOf, &jsonschema.Schema{If: is, Then: then})
+	}
+}
+
+// allowEmpty lets an empty string through where the field's yaml tag says
+// that it means something (`yaml:"description,empty"`).
+func (g *generator) allowEmpty(defs jsonschema.Definitions) {
+	for _, name := range sortedKeys(g.types) {
+		d := defs[name]
+		if d == nil || d.Properties == nil {
+			continue
+		}
+		walkFields(g.types[name], func(f reflect.StructField) {
+			key, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if opts != "empty" {
+				return
+			}
+			if p, ok := d.Properties.Get(key); ok {
+				p.MinLength = nil
+			}
+		})
+	}
+}
+
+// walkFields calls fn for each field of a struct, embedded structs' fields
+// included.
+func walkFields(t reflect.Type, fn func(reflect.StructField)) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			walkFields(f.Type, fn)
+			continue
+		}
+		fn(f)
+	}
+}
+
+func envNames() *jsonschema.Schema { return &jsonschema.Schema{Pattern: envNamePattern} }
+
+func anys(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
