@@ -69,7 +69,6 @@ var badSpecs = []struct {
 	{"nested parallel", stage("    from: scratch\n    steps:\n      - parallel:\n          - parallel: [{run: x}]\n"), "/stages/app/steps/0/parallel/0", "parallel groups do not nest"},
 	{"a branch that changes no files", stage("    from: scratch\n    steps:\n      - parallel:\n          - run: x\n          - workdir: /w\n"), "/stages/app/steps/0/parallel/1", "a parallel branch must change files"},
 	{"an empty parallel group", stage("    from: scratch\n    steps:\n      - parallel: []\n"), "/stages/app/steps/0/parallel", "parallel needs at least one branch"},
-	{"expose as one string", stage("    from: scratch\n    image: {expose: \"80\"}\n"), "/stages/app/image/expose", "want a list"},
 	{"bad port", stage("    from: scratch\n    image: {expose: [\"8000\", http]}\n"), "/stages/app/image/expose/1", `"http" is not a port`},
 	{"empty label name", stage("    from: scratch\n    image: {labels: {\"\": x}}\n"), "/stages/app/image/labels/", "a label needs a name"},
 	{"duration without a unit", stage("    from: scratch\n    image:\n      healthcheck: {test: [CMD, x], interval: 30}\n"), "/stages/app/image/healthcheck/interval", `invalid duration "30"`},

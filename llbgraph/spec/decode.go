@@ -233,7 +233,10 @@ type fieldInfo struct {
 
 var fieldCache sync.Map // reflect.Type -> *fieldInfo
 
-var nodeType = reflect.TypeFor[Node]()
+var (
+	nodeType = reflect.TypeFor[Node]()
+	portType = reflect.TypeFor[Port]()
+)
 
 func fieldsOf(t reflect.Type) *fieldInfo {
 	if fi, ok := fieldCache.Load(t); ok {
@@ -392,6 +395,13 @@ func (d *decoder) decodeNode(l loc, n *yaml.Node, v reflect.Value, depth int, em
 				v.Set(p)
 			}
 		case reflect.Slice:
+			if n.Kind == yaml.ScalarNode && v.Type().Elem() == portType {
+				// one port is a list of one, as one string is elsewhere
+				s := reflect.MakeSlice(v.Type(), 1, 1)
+				d.decodeNode(l.at(0), n, s.Index(0), depth+1, emptyOK)
+				v.Set(s)
+				return
+			}
 			if n.Kind != yaml.SequenceNode {
 				d.errorf(l, n, "want a list, got %s", describe(n))
 				return

@@ -282,3 +282,14 @@ func TestFlagshipLoads(t *testing.T) {
 		}
 	}
 }
+
+// One port may be written without a list, as one string may elsewhere.
+func TestOnePortWithoutAList(t *testing.T) {
+	s, err := Load("f.yaml", []byte("version: 1\nstages:\n  a:\n    from: scratch\n    image: {expose: 8000/udp}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Stages[0].Image.Expose; len(p) != 1 || p[0].First != 8000 || p[0].Proto != "udp" {
+		t.Errorf("expose %+v", p)
+	}
+}

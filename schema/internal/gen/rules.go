@@ -7,6 +7,7 @@ import (
 
 	"github.com/invopop/jsonschema"
 
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/check"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -94,6 +95,18 @@ func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions)
 	prop(stage, "env").PropertyNames = envNames()
 	prop(def("Image"), "labels").PropertyNames = &jsonschema.Schema{Pattern: `\S`}
 	def("Healthcheck").Required = []string{"test"}
+	// A check: block names rules, or all.
+	checkNames := []string{"all"}
+	for _, r := range check.Rules() {
+		checkNames = append(checkNames, r.Name)
+	}
+	for _, key := range []string{"skip", "experimental"} {
+		names := &jsonschema.Schema{Type: "string", Enum: anys(checkNames)}
+		*prop(def("CheckConfig"), key) = jsonschema.Schema{
+			Description: prop(def("CheckConfig"), key).Description,
+			AnyOf:       []*jsonschema.Schema{names, {Type: "array", Items: names}},
+		}
+	}
 	def("Copy").Required = []string{"src", "dst"}
 
 	// Each step kind requires its own key and allows only its keys (and

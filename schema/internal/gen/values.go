@@ -73,6 +73,9 @@ func (g *generator) mapType(t reflect.Type) *jsonschema.Schema {
 		s := scalar()
 		s.Pattern = `^(?:` + ownerPart + `(?::` + ownerPart + `)?|` + template + `)$`
 		return s
+	case reflect.TypeFor[[]spec.Port]():
+		// a list of ports, or one port for a list of one
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{g.mapType(reflect.TypeFor[spec.Port]()), {Type: "array", Items: g.mapType(reflect.TypeFor[spec.Port]())}}}
 	case reflect.TypeFor[spec.Port]():
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
 			{Type: "integer", Minimum: "1", Maximum: "65535"},
