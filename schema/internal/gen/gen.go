@@ -207,10 +207,11 @@ func stepTypes() []reflect.Type {
 // stepKinds returns one empty step of each kind, in the docs' order. The
 // test checks the list against the kinds Load names.
 func stepKinds() []spec.Step {
-	return []spec.Step{
-		&spec.RunStep{}, &spec.AptStep{}, &spec.ApkStep{}, &spec.PipStep{}, &spec.UvStep{}, &spec.GoStep{},
-		&spec.CopyStep{}, &spec.ParallelStep{}, &spec.EnvStep{}, &spec.WorkdirStep{}, &spec.UserStep{},
+	var steps []spec.Step
+	for _, k := range spec.StepKinds() {
+		steps = append(steps, spec.NewStep(k))
 	}
+	return steps
 }
 
 // ref is a reference to a definition.

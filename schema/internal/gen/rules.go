@@ -11,18 +11,23 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// mountKeys are the keys each mount type takes besides type, as Load
-// checks them; the test checks each pair against Load.
-var mountKeys = []struct {
+// mountKeys are the keys each mount type takes besides type.
+var mountKeys = func() []struct {
 	kind string
 	keys []string
-}{
-	{string(spec.MountCache), []string{"target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly"}},
-	{string(spec.MountSecret), []string{"id", "target", "env", "required", "mode", "uid", "gid"}},
-	{string(spec.MountSSH), []string{"id", "target", "required", "mode", "uid", "gid"}},
-	{string(spec.MountTmpfs), []string{"target", "size"}},
-	{string(spec.MountBind), []string{"target", "from", "source", "readwrite"}},
-}
+} {
+	var out []struct {
+		kind string
+		keys []string
+	}
+	for _, k := range spec.MountKinds() {
+		out = append(out, struct {
+			kind string
+			keys []string
+		}{string(k), spec.MountKeys(k)})
+	}
+	return out
+}()
 
 // synthetic returns the definitions that stand for no Go struct: a
 // command, a step (one of the kinds) and a parallel branch.

@@ -26,19 +26,24 @@ const (
 )
 
 // platformArgs are the args a build sets from its platforms, which a spec
-// cannot declare. The test checks each with spec.IsPlatformArg.
-var platformArgs = []string{
-	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
-	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
-}
+// cannot declare.
+var platformArgs = spec.PlatformArgs()
 
-// The enums' values, from the spec's constants. The test checks them
-// against the values Load names in its errors.
+// The enums' values, from the spec's vocabularies.
 var (
-	mountTypes   = []any{string(spec.MountCache), string(spec.MountSecret), string(spec.MountSSH), string(spec.MountTmpfs), string(spec.MountBind)}
-	sharingModes = []any{string(spec.SharingShared), string(spec.SharingPrivate), string(spec.SharingLocked)}
-	networkModes = []any{string(spec.NetworkDefault), string(spec.NetworkNone), string(spec.NetworkHost)}
+	mountTypes   = anyOf(spec.MountKinds())
+	sharingModes = anyOf(spec.SharingModes())
+	networkModes = anyOf(spec.NetworkModes())
 )
+
+// anyOf returns the values of a vocabulary as JSON values.
+func anyOf[T ~string](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
 
 // mapType is the reflector's Mapper: the schema of each of the spec's value
 // types, or nil for the structs, which the reflector reflects. Each call
