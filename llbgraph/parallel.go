@@ -23,7 +23,7 @@ func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 	defer func() { b.inParallel = false }()
 	for i, br := range s.Parallel {
 		label := fmt.Sprintf("parallel %d/%d", i+1, len(s.Parallel))
-		st, history, err := b.fsStep(base, br, b.name(label+" "+stepSummary(br)))
+		st, history, err := b.fsStep(base, br, b.name(label+" "+spec.Summary(br)))
 		if err != nil {
 			return err
 		}

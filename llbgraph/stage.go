@@ -110,7 +110,7 @@ func (b *stageBuild) step(s spec.Step) error {
 	case *spec.ParallelStep:
 		return b.parallel(s)
 	}
-	st, history, err := b.fsStep(b.state, s, b.name(stepSummary(s)))
+	st, history, err := b.fsStep(b.state, s, b.name(spec.Summary(s)))
 	if err != nil {
 		return err
 	}
@@ -266,38 +266,4 @@ func PBRange(r spec.Range) *pb.Range {
 		Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(max(r.Start.Column-1, 0))},
 		End:   &pb.Position{Line: int32(r.End.Line), Character: int32(max(r.End.Column-1, 0))},
 	}
-}
-
-// stepSummary is a step as one short line: `run: uv sync --frozen`.
-func stepSummary(s spec.Step) string {
-	var what string
-	switch s := s.(type) {
-	case *spec.RunStep:
-		what = s.Run.String()
-	case spec.Tool:
-		_, args := s.Command()
-		what = args.String()
-	case *spec.AptStep:
-		what = strings.Join(spec.Values(s.Apt), " ")
-	case *spec.ApkStep:
-		what = strings.Join(spec.Values(s.Apk), " ")
-	case *spec.CopyStep:
-		what = strings.Join(spec.Values(s.Copy.Src), " ") + " -> " + s.Copy.Dst.Value
-		if s.Copy.From.Value != "" {
-			what = "from " + s.Copy.From.Value + ": " + what
-		}
-	}
-	return string(s.Kind()) + ": " + firstLine(what)
-}
-
-// firstLine shortens a script to its first non-empty line, marking the
-// rest with "...".
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	line, rest, more := strings.Cut(s, "\n")
-	line = strings.TrimSpace(line)
-	if more && strings.TrimSpace(rest) != "" {
-		line += " ..."
-	}
-	return line
 }

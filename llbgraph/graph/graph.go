@@ -9,7 +9,6 @@ package graph
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
@@ -231,38 +230,12 @@ func (b *builder) fans(stage string, st *spec.Stage) []Edge {
 // maxSummary bounds a step's label, in characters.
 const maxSummary = 48
 
-// Summary is a short label for a step: its kind and the first line of what
-// it runs, installs or copies, escaped.
+// Summary is a short label for a step: spec.Summary cut to about 48
+// characters, and escaped.
 func Summary(s spec.Step) string {
-	var what string
-	switch s := s.(type) {
-	case *spec.RunStep:
-		what = s.Run.String()
-	case spec.Tool:
-		_, args := s.Command()
-		what = args.String()
-	case *spec.AptStep:
-		what = strings.Join(spec.Values(s.Apt), " ")
-	case *spec.ApkStep:
-		what = strings.Join(spec.Values(s.Apk), " ")
-	case *spec.CopyStep:
-		what = strings.Join(spec.Values(s.Copy.Src), " ") + " -> " + s.Copy.Dst.Value
-	case *spec.EnvStep:
-		what = strings.Join(s.Env.Names(), " ")
-	case *spec.WorkdirStep:
-		what = s.Workdir.Value
-	case *spec.UserStep:
-		what = s.User.String()
+	what := spec.Summary(s)
+	if utf8.RuneCountInString(what) > maxSummary+len(s.Kind())+2 {
+		what = string([]rune(what)[:maxSummary+len(s.Kind())-1]) + "..."
 	}
-	what = strings.TrimSpace(what)
-	if line, rest, more := strings.Cut(what, "\n"); more {
-		what = strings.TrimSpace(line)
-		if strings.TrimSpace(rest) != "" {
-			what += " ..."
-		}
-	}
-	if utf8.RuneCountInString(what) > maxSummary {
-		what = string([]rune(what)[:maxSummary-3]) + "..."
-	}
-	return spec.Escape(string(s.Kind()) + ": " + what)
+	return spec.Escape(what)
 }

@@ -1,5 +1,10 @@
 package spec
 
+import (
+	"strconv"
+	"strings"
+)
+
 // StepKind names what a step does; it is the step's YAML key.
 type StepKind string
 
@@ -300,4 +305,45 @@ func WalkSteps(steps []Step, fn func(Step)) {
 			WalkSteps(p.Parallel, fn)
 		}
 	}
+}
+
+// Summary describes a step in one line, for progress names and pictures:
+// its kind and the first line of what it runs, installs, copies or sets,
+// as in "run: uv sync --frozen" or "copy: from builder: /app -> /app". A
+// script of several lines ends in "...". The text is as written: escape it
+// before printing.
+func Summary(s Step) string {
+	var what string
+	switch s := s.(type) {
+	case *RunStep:
+		what = s.Run.String()
+	case Tool:
+		_, args := s.Command()
+		what = args.String()
+	case *AptStep:
+		what = strings.Join(Values(s.Apt), " ")
+	case *ApkStep:
+		what = strings.Join(Values(s.Apk), " ")
+	case *CopyStep:
+		what = strings.Join(Values(s.Copy.Src), " ") + " -> " + s.Copy.Dst.Value
+		if s.Copy.From.Value != "" {
+			what = "from " + s.Copy.From.Value + ": " + what
+		}
+	case *EnvStep:
+		what = strings.Join(s.Env.Names(), " ")
+	case *WorkdirStep:
+		what = s.Workdir.Value
+	case *UserStep:
+		what = s.User.String()
+	case *ParallelStep:
+		what = strconv.Itoa(len(s.Parallel)) + " branches"
+	}
+	what = strings.TrimSpace(what)
+	if line, rest, more := strings.Cut(what, "\n"); more {
+		what = strings.TrimSpace(line)
+		if strings.TrimSpace(rest) != "" {
+			what += " ..."
+		}
+	}
+	return string(s.Kind()) + ": " + what
 }
