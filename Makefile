@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 30s
 DEMO_OUT := out/demo
 
-.PHONY: all build deps engine engine-down frontend-image peer-image unit fuzz editor-deps editor integration test demo bench clean
+.PHONY: all build deps engine engine-down frontend-image peer-image unit lint-workflows fuzz editor-deps editor integration test demo bench release clean
 
 all: build
 
@@ -24,21 +24,37 @@ engine: deps
 engine-down:
 	hack/engine-down.sh
 
-# This frontend as an image, pushed to the local registry.
+# This frontend as an image for the engine's platform, pushed to the local registry
+# as $FRONTEND_IMAGE and as what ghcr.io/ohlcv-rag/ohlcv-build:1 resolves to there.
 frontend-image: engine
 	hack/frontend-image.sh
+
+# A release (docs/release.md): every platform, tags X.Y.Z, X.Y, X and latest,
+# provenance and SBOM, reproducible. VERSION and REGISTRY are required:
+#   make release VERSION=v1.2.3 REGISTRY=ghcr.io            (CI, on a tag push)
+#   make release VERSION=v0.1.0 REGISTRY=127.0.0.1:PORT      (the harness's registry)
+# FORCE=1 pushes a version that exists already. No engine dependency: it uses the
+# current buildx builder (BUILDX_BUILDER), the harness's or CI's.
+release:
+	hack/release.sh
 
 # BuildKit's Dockerfile frontend at the pinned version, the benchmark peer.
 peer-image: engine
 	hack/peer-frontend.sh
 
-# Unit tests: no daemon. No build outputs tracked, gofmt, vet, the compiler's tests, a short fuzz run.
-unit:
+# Unit tests: no daemon. No build outputs tracked, gofmt, vet, the workflows, the compiler's tests.
+unit: lint-workflows
 	hack/check-tree.sh
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n $$bad ]]; then echo "gofmt needed: $$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/...
 	$(GO) test -race ./...
+
+# actionlint, pinned in hack/ci-tools/go.mod (its own module: actionlint needs a
+# yaml v4 release candidate other than the one hack/tools' buildkit graph selects).
+# shellcheck checks the run: scripts when it is installed.
+lint-workflows:
+	cd hack/ci-tools && GOWORK=off $(GO) tool actionlint -no-color $(addprefix ../../,$(wildcard .github/workflows/*.yml))
 
 fuzz:
 	$(GO) test ./llbgraph -run '^$$' -fuzz FuzzLoadCompile -fuzztime $(FUZZTIME)
@@ -52,9 +68,11 @@ editor: editor-deps
 	$(GO) test -race -tags integration -count=1 -timeout 5m ./test/editor/...
 
 # Integration tests on the local engine, in-process, through gateway.v0 and
-# through # syntax=, and through docker buildx build and bake.
+# through # syntax=, and through docker buildx build and bake; then make release
+# into the local registry (all platforms, tags, provenance, SBOM, each platform's
+# binary), and the same release on two fresh buildkitd daemons, reproduced.
 integration: frontend-image
-	$(GO) test -race -tags integration -count=1 -timeout 40m ./test/integration/...
+	$(GO) test -race -tags integration -count=1 -timeout 90m ./test/integration/...
 
 test: unit fuzz editor integration
 

@@ -188,7 +188,7 @@ func TestEditorDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := string(dt)
-	modeline := "# syntax=registry.example/ohlcv-build:v1\n# yaml-language-server: $schema=" + schema.URL + "\n"
+	modeline := "# syntax=ghcr.io/ohlcv-rag/ohlcv-build:1\n# yaml-language-server: $schema=" + schema.URL + "\n"
 	if !strings.Contains(page, "```yaml\n"+modeline) {
 		t.Errorf("docs/editors.md has no yaml example starting with\n%s", modeline)
 	}

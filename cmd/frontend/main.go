@@ -17,14 +17,11 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/frontend"
 )
 
-// version is set at link time (-X main.version=...).
-var version = "dev"
-
 func main() {
 	var err error
 	switch {
 	case len(os.Args) > 1 && (os.Args[1] == "-version" || os.Args[1] == "--version"):
-		fmt.Println("ohlcv-build frontend", version)
+		printVersion(os.Stdout)
 	case len(os.Args) > 1 && os.Args[1] == "build":
 		err = runBuild(appcontext.Context(), os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "check":
