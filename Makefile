@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 30s
 DEMO_OUT := out/demo
 
-.PHONY: all build deps engine engine-down frontend-image peer-image unit fuzz integration test demo bench clean
+.PHONY: all build deps engine engine-down frontend-image peer-image unit fuzz integration test reliability demo bench clean
 
 all: build
 
@@ -38,6 +38,7 @@ unit:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n $$bad ]]; then echo "gofmt needed: $$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/...
+	$(GO) vet -tags reliability ./test/...
 	$(GO) test -race ./...
 
 fuzz:
@@ -49,6 +50,13 @@ integration: frontend-image
 	$(GO) test -race -tags integration -count=1 -timeout 40m ./test/integration/...
 
 test: unit fuzz integration
+
+# The reliability suite (test/reliability): secrets, load, faults, hostile
+# specs, reproducible images and scale-out, each on buildkitd daemons of its
+# own (the engine only lends its base images and the frontend image).
+# Writes docs/reliability.md and the tested recipes of docs/scale-out.md.
+reliability: frontend-image
+	$(GO) test -race -tags reliability -count=1 -timeout 45m -v ./test/reliability/...
 
 # Builds the offline twin of ohlcv.build.yaml through its `# syntax=` line with
 # docker buildx, then runs the image (as its non-root user, with runc) and its
