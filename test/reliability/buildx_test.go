@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,6 +64,7 @@ func quoteAll(args []string) []string {
 // invocation is one buildx command.
 type invocation struct {
 	args    []string
+	nice    int // when not zero, run buildx with this nice value
 	dir     string
 	env     []string
 	timeout time.Duration
@@ -114,6 +116,9 @@ func (b *buildx) start(ctx context.Context, inv invocation) (*running, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, inv.timeout)
 	argv := append(slices.Clone(b.argv), inv.args...)
+	if inv.nice != 0 {
+		argv = append([]string{"nice", "-n", strconv.Itoa(inv.nice)}, argv...)
+	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = inv.dir
 	cmd.Env = append(append(os.Environ(), "BUILDX_CONFIG="+b.config, "BUILDX_NO_DEFAULT_ATTESTATIONS=1"), inv.env...)
@@ -233,6 +238,7 @@ type buildSpec struct {
 	env      []string
 	timeout  time.Duration
 	onLine   func(string)
+	nice     int
 }
 
 // built is a finished build: its outcome, its metadata file and its
@@ -280,7 +286,7 @@ func (b *buildx) startBuild(ctx context.Context, s buildSpec) (*pendingBuild, er
 	}
 	mf.Close()
 	args := b.buildArgs(s, mf.Name())
-	r, err := b.start(ctx, invocation{args: args, dir: s.dir, env: s.env, timeout: s.timeout, onLine: s.onLine})
+	r, err := b.start(ctx, invocation{args: args, dir: s.dir, env: s.env, timeout: s.timeout, onLine: s.onLine, nice: s.nice})
 	if err != nil {
 		os.Remove(mf.Name())
 		return nil, err

@@ -29,6 +29,9 @@ type daemonOpts struct {
 	// searchDomain names the daemon inside its build containers: it is the
 	// search domain of their /etc/resolv.conf.
 	searchDomain string
+	// nice, when not zero, is the daemon's scheduling priority (nice
+	// value), which the processes it starts inherit.
+	nice int
 }
 
 // daemon is a buildkitd the suite started: its own root, socket, config
@@ -165,6 +168,11 @@ func (d *daemon) start(ctx context.Context) error {
 	d.mu.Lock()
 	d.cmd, d.exited, d.werr = cmd, exited, nil
 	d.mu.Unlock()
+	if d.opts.nice != 0 {
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, d.opts.nice); err != nil {
+			return fmt.Errorf("setting the priority of buildkitd %s: %w", d.name, err)
+		}
+	}
 	return d.waitReady(ctx, time.Minute)
 }
 
@@ -387,8 +395,7 @@ func descendants(pid int) []proc {
 		if !ok {
 			continue
 		}
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n))
-		children[ppid] = append(children[ppid], proc{pid: n, start: start, cmd: strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))})
+		children[ppid] = append(children[ppid], proc{pid: n, start: start})
 	}
 	var out []proc
 	queue := []int{pid}
@@ -396,11 +403,18 @@ func descendants(pid int) []proc {
 		p := queue[0]
 		queue = queue[1:]
 		for _, c := range children[p] {
+			c.cmd = cmdline(c)
 			out = append(out, c)
 			queue = append(queue, c.pid)
 		}
 	}
 	return out
+}
+
+// cmdline reads a process's command line (empty once it has exited).
+func cmdline(p proc) string {
+	dt, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid))
+	return strings.TrimSpace(strings.ReplaceAll(string(dt), "\x00", " "))
 }
 
 // memory reads a process's resident set and its peak (VmRSS and VmHWM),

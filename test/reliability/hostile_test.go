@@ -24,6 +24,9 @@ const (
 	hostileTime   = 2 * time.Second
 	hostileGrowth = 300e6
 	hostileRounds = 3
+	// hostileNice is the priority of the figure's daemon and buildx: the
+	// time measures the frontend, not other work on a shared machine.
+	hostileNice = -20
 )
 
 type hostileCase struct {
@@ -58,10 +61,15 @@ func testHostile(t *testing.T) {
 	runID := token()
 	writeSpec(t, dir, "ohlcv.build.yaml", quickSpec(s.frontend))
 
-	d, err := s.pool.get(ctx, "hostile", daemonOpts{})
+	d, err := s.pool.get(ctx, "hostile", daemonOpts{nice: hostileNice})
 	if err != nil {
 		fig.fatalf(t, "%v", err)
 	}
+	// The registry that serves the frontend image answers each build too.
+	if err := s.reg.renice(hostileNice); err != nil {
+		fig.fatalf(t, "%v", err)
+	}
+	defer s.reg.renice(0)
 	// A normal build first: the frontend image is pulled, the daemon warm.
 	warm := s.buildx.build(ctx, buildSpec{builder: d.name, dir: dir, file: "ohlcv.build.yaml", args: map[string]string{"RUN_ID": runID + "-warm"}, outputs: []string{"type=cacheonly"}})
 	fig.command(warm.command)
@@ -86,7 +94,7 @@ func testHostile(t *testing.T) {
 			load := loadAverage()
 			smp := d.sample()
 			b := s.buildx.build(ctx, buildSpec{builder: d.name, dir: dir, file: c.File, progress: "plain",
-				args: map[string]string{"BUILDKIT_SYNTAX": s.frontend}, outputs: []string{"type=cacheonly"}, timeout: time.Minute})
+				args: map[string]string{"BUILDKIT_SYNTAX": s.frontend}, outputs: []string{"type=cacheonly"}, timeout: time.Minute, nice: hostileNice})
 			peakD, peakTree := smp.end()
 			_, hwm := memory(d.pid())
 			peakD = max(peakD, hwm)

@@ -96,6 +96,16 @@ func (r *ownRegistry) start(ctx context.Context) error {
 	}
 }
 
+// renice sets the registry's scheduling priority (nice value).
+func (r *ownRegistry) renice(nice int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return fmt.Errorf("the suite's registry is not running")
+	}
+	return syscall.Setpriority(syscall.PRIO_PROCESS, r.cmd.Process.Pid, nice)
+}
+
 // stop stops the registry (SIGTERM, then SIGKILL after 10 s).
 func (r *ownRegistry) stop() {
 	r.mu.Lock()
