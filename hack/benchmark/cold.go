@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -73,7 +74,7 @@ func (b *bench) coldAll() ([]*figure, error) {
 		id: "a1", what: what, compared: "one `docker buildx bake all` vs one target at a time (this frontend)",
 		target:  "≤ 0.5",
 		command: "buildctl prune --all, then docker buildx bake -f spec.hcl all vs four docker buildx build -f offline.build.yaml --target ..., median of " + strconv.Itoa(*cold),
-		values:  map[string]string{"apt": med(aptBusy), "bake": med(bake)},
+		values:  map[string]string{"apt": med(aptBusy), "bake": med(bake), "cores": strconv.Itoa(runtime.NumCPU())},
 	}, bake, seq, 0.5)
 	a2 := timed(&figure{
 		id: "a2", what: what + ", one bake each", compared: "offline.build.yaml vs the equivalent Dockerfile (the peer), both with `docker buildx bake all`",
