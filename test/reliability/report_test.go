@@ -292,9 +292,15 @@ func tools() string {
 }
 
 func commit() string {
-	out, err := exec.Command("git", "-C", repoRoot(), "describe", "--always", "--dirty").Output()
+	out, err := exec.Command("git", "-C", repoRoot(), "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
-	return strings.TrimSpace(string(out))
+	c := strings.TrimSpace(string(out))
+	// The pages this run writes do not make the tree dirty; anything else
+	// uncommitted does.
+	if exec.Command("git", "-C", repoRoot(), "diff", "--quiet", "HEAD", "--", ".", ":(exclude)docs").Run() != nil {
+		c += " with uncommitted changes"
+	}
+	return c
 }
