@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 30s
 DEMO_OUT := out/demo
 
-.PHONY: all build deps engine engine-down frontend-image peer-image unit lint-workflows fuzz editor-deps editor integration test demo bench release clean
+.PHONY: all build deps engine engine-down frontend-image peer-image unit lint-workflows fuzz editor-deps editor integration test reliability demo bench release clean
 
 all: build
 
@@ -48,6 +48,7 @@ unit: lint-workflows
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n $$bad ]]; then echo "gofmt needed: $$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/...
+	$(GO) vet -tags reliability ./test/...
 	$(GO) test -race ./...
 
 # actionlint, pinned in hack/ci-tools/go.mod (its own module: actionlint needs a
@@ -75,6 +76,13 @@ integration: frontend-image
 	$(GO) test -race -tags integration -count=1 -timeout 90m ./test/integration/...
 
 test: unit fuzz editor integration
+
+# The reliability suite (test/reliability): secrets, load, faults, hostile
+# specs, reproducible images and scale-out, each on buildkitd daemons of its
+# own (the engine only lends its base images and the frontend image).
+# Writes docs/reliability.md and the tested recipes of docs/scale-out.md.
+reliability: frontend-image
+	$(GO) test -race -tags reliability -count=1 -timeout 45m -v ./test/reliability/...
 
 # Builds the offline twin of ohlcv.build.yaml through its `# syntax=` line with
 # docker buildx, then runs the image (as its non-root user, with runc) and its

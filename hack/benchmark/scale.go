@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -13,15 +12,17 @@ import (
 // what the hostile corpus costs.
 var scaleCommand = []string{"go", "test", "./llbgraph", "-run", "^$", "-bench", "^Benchmark(Scale|Hostile)$", "-benchtime", "3x", "-count", "3"}
 
-// (g) work as stages grow: chains and fans of 100, 1,000 and 10,000
-// stages, from go test -bench. It also writes the hostile corpus's figures
-// into docs/spec.md.
-func (b *bench) scale() (*figure, error) {
-	outb, err := exec.Command(scaleCommand[0], scaleCommand[1:]...).CombinedOutput()
+// scaleSizes are the numbers of stages BenchmarkScale measures.
+var scaleSizes = []string{"100", "1000", "10000"}
+
+// (g) work as stages grow: chains and fans of growing numbers of stages,
+// from go test -bench. It also writes the hostile corpus's figures into
+// docs/spec.md.
+func (b *bench) scale() ([]*figure, error) {
+	res, outb, err := goBench(scaleCommand)
 	if err != nil {
-		return nil, fmt.Errorf("go test -bench: %v\n%s", err, outb)
+		return nil, err
 	}
-	res := parseBench(string(outb))
 	get := func(name string) (benchResult, error) {
 		r, ok := res[name]
 		if !ok {
@@ -31,9 +32,10 @@ func (b *bench) scale() (*figure, error) {
 	}
 	var notes []string
 	worst := 0.0
+	small, mid, big := scaleSizes[0], scaleSizes[1], scaleSizes[2]
 	for _, shape := range []string{"chain", "fan", "chain+marshal", "fan+marshal"} {
 		var rs [3]benchResult
-		for i, n := range []string{"100", "1000", "10000"} {
+		for i, n := range scaleSizes {
 			if rs[i], err = get("BenchmarkScale/" + shape + "/" + n); err != nil {
 				return nil, err
 			}
@@ -42,23 +44,38 @@ func (b *bench) scale() (*figure, error) {
 		if !strings.Contains(shape, "marshal") {
 			worst = max(worst, ratio)
 		}
-		notes = append(notes, fmt.Sprintf("%s: 100 stages %.1f ms, %.1f MB; 1,000 stages %.1f ms, %.1f MB; 10,000 stages %.1f ms, %.1f MB. 10,000 to 1,000: %.1f time, %.1f bytes.",
-			shape, rs[0].ns/1e6, rs[0].bytes/1e6, rs[1].ns/1e6, rs[1].bytes/1e6, rs[2].ns/1e6, rs[2].bytes/1e6, ratio, rs[2].bytes/rs[1].bytes))
+		notes = append(notes, fmt.Sprintf("%s: %s stages %.1f ms, %.1f MB; %s stages %.1f ms, %.1f MB; %s stages %.1f ms, %.1f MB. %s to %s: %.1f time, %.1f bytes.",
+			shape, grouped(small), rs[0].ns/1e6, rs[0].bytes/1e6, grouped(mid), rs[1].ns/1e6, rs[1].bytes/1e6, grouped(big), rs[2].ns/1e6, rs[2].bytes/1e6, grouped(big), grouped(mid), ratio, rs[2].bytes/rs[1].bytes))
 	}
 	notes = append(notes, "chain and fan are Load plus Compile of the last target, as the target is stated; the +marshal rows add BuildKit's llb marshalling of the result, which the frontend does next.")
-	chain1k, _ := get("BenchmarkScale/chain/1000")
-	chain10k, _ := get("BenchmarkScale/chain/10000")
+	chainMid, err := get("BenchmarkScale/chain/" + mid)
+	if err != nil {
+		return nil, err
+	}
+	chainBig, err := get("BenchmarkScale/chain/" + big)
+	if err != nil {
+		return nil, err
+	}
 	if err := writeHostile(res); err != nil {
 		return nil, err
 	}
-	return &figure{
-		id: "g", what: "load and compile the last target of a chain, and of a fan, of 10,000 stages", compared: "the same at 1,000 stages (worst of chain and fan)",
-		ours:  fmt.Sprintf("%.0f ms (chain of 10,000)", chain10k.ns/1e6),
-		peer:  fmt.Sprintf("%.1f ms (chain of 1,000)", chain1k.ns/1e6),
-		ratio: worst, target: "≤ 12, and the chain of 1,000 ≤ 100 ms", met: worst <= 12 && chain1k.ns <= 100e6,
+	return one(&figure{
+		id: "g", what: fmt.Sprintf("load and compile the last target of a chain, and of a fan, of %s stages", grouped(big)), compared: fmt.Sprintf("the same at %s stages (worst of chain and fan)", grouped(mid)),
+		ours:  fmt.Sprintf("%.0f ms (chain of %s)", chainBig.ns/1e6, grouped(big)),
+		peer:  fmt.Sprintf("%.1f ms (chain of %s)", chainMid.ns/1e6, grouped(mid)),
+		ratio: worst, target: "≤ 12, and the chain of " + grouped(mid) + " ≤ 100 ms", met: worst <= 12 && chainMid.ns <= 100e6,
 		command: strings.Join(scaleCommand, " ") + " (medians)",
 		notes:   notes,
-	}, nil
+		values:  map[string]string{"big": grouped(big), "mid": grouped(mid), "ratio": fmt.Sprintf("%.1f", worst), "bytes": fmt.Sprintf("%.1f", chainBig.bytes/chainMid.bytes)},
+	}), nil
+}
+
+// grouped writes a number of digits with thousands separators: 10,000.
+func grouped(n string) string {
+	for i := len(n) - 3; i > 0; i -= 3 {
+		n = n[:i] + "," + n[i:]
+	}
+	return n
 }
 
 var hostileBlock = regexp.MustCompile(`(?s)<!-- hostile:begin -->\n.*<!-- hostile:end -->`)

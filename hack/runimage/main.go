@@ -12,23 +12,18 @@
 package main
 
 import (
-	"archive/tar"
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ohlcv-rag/ohlcv-build/internal/ocilayout"
 )
 
 func main() {
@@ -61,7 +56,7 @@ func run(tarball string, args []string, entrypoint string, health, show bool) er
 	if err != nil {
 		return err
 	}
-	cfg := img.Config
+	cfg := img.Config.Config
 	if show {
 		fmt.Printf("user: %s\nworkdir: %s\nentrypoint: %q\ncmd: %q\n", cfg.User, cfg.WorkingDir, cfg.Entrypoint, cfg.Cmd)
 		if hc := cfg.Healthcheck; hc != nil {
@@ -91,11 +86,11 @@ func run(tarball string, args []string, entrypoint string, health, show bool) er
 	if len(argv) == 0 {
 		return errors.New("the image has no entrypoint or cmd, and no args were given")
 	}
-	uid, gid, err := lookupUser(rootfs, cfg.User)
+	u, err := ocilayout.ExecUser(rootfs, cfg.User)
 	if err != nil {
 		return err
 	}
-	if err := writeRuncConfig(bundle, argv, cfg.Env, cfg.WorkingDir, uid, gid); err != nil {
+	if err := writeRuncConfig(bundle, argv, cfg.Env, cfg.WorkingDir, u); err != nil {
 		return err
 	}
 	cmd := exec.Command("runc", "run", "--bundle", bundle, filepath.Base(bundle))
@@ -104,165 +99,24 @@ func run(tarball string, args []string, entrypoint string, health, show bool) er
 }
 
 // unpack applies the layers of the first image of an OCI layout tar to dir.
-func unpack(tarball, dir string) (*dockerspec.DockerOCIImage, error) {
-	blobs, index, err := readLayout(tarball)
+func unpack(tarball, dir string) (*ocilayout.Image, error) {
+	layout, err := ocilayout.ReadFile(tarball)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := firstManifest(blobs, index)
+	imgs, err := layout.Images()
 	if err != nil {
-		return nil, err
-	}
-	var m ocispecs.Manifest
-	if err := json.Unmarshal(blobs[desc], &m); err != nil {
-		return nil, err
-	}
-	var img dockerspec.DockerOCIImage
-	if err := json.Unmarshal(blobs[m.Config.Digest.String()], &img); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	for _, l := range m.Layers {
-		var r io.Reader = bytes.NewReader(blobs[l.Digest.String()])
-		if strings.Contains(l.MediaType, "gzip") {
-			zr, err := gzip.NewReader(r)
-			if err != nil {
-				return nil, err
-			}
-			r = zr
-		}
-		// tar(1) knows ownership, modes, links and devices; whiteouts are
-		// applied after each layer.
-		cmd := exec.Command("tar", "-x", "--numeric-owner", "-p", "-C", dir)
-		cmd.Stdin = r
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("unpacking layer %s: %v: %s", l.Digest, err, out)
-		}
-		if err := applyWhiteouts(dir); err != nil {
-			return nil, err
-		}
-	}
-	return &img, nil
-}
-
-func readLayout(tarball string) (map[string][]byte, ocispecs.Index, error) {
-	var index ocispecs.Index
-	f, err := os.Open(tarball)
-	if err != nil {
-		return nil, index, err
-	}
-	defer f.Close()
-	blobs := map[string][]byte{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return blobs, index, nil
-		}
-		if err != nil {
-			return nil, index, err
-		}
-		dt, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, index, err
-		}
-		switch {
-		case h.Name == "index.json":
-			if err := json.Unmarshal(dt, &index); err != nil {
-				return nil, index, err
-			}
-		case strings.HasPrefix(h.Name, "blobs/sha256/"):
-			blobs["sha256:"+strings.TrimPrefix(h.Name, "blobs/sha256/")] = dt
-		}
-	}
-}
-
-// firstManifest returns the digest of the first image manifest of the
-// layout, looking into a nested index.
-func firstManifest(blobs map[string][]byte, index ocispecs.Index) (string, error) {
-	for _, d := range index.Manifests {
-		switch d.MediaType {
-		case ocispecs.MediaTypeImageManifest, "application/vnd.docker.distribution.manifest.v2+json":
-			return d.Digest.String(), nil
-		case ocispecs.MediaTypeImageIndex, "application/vnd.docker.distribution.manifest.list.v2+json":
-			var inner ocispecs.Index
-			if err := json.Unmarshal(blobs[d.Digest.String()], &inner); err != nil {
-				return "", err
-			}
-			return firstManifest(blobs, inner)
-		}
-	}
-	return "", errors.New("no image manifest in the layout")
-}
-
-// applyWhiteouts removes what .wh. files hide, and the markers.
-func applyWhiteouts(dir string) error {
-	var marks []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), ".wh.") {
-			marks = append(marks, p)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, m := range marks {
-		base := filepath.Base(m)
-		if base == ".wh..wh..opq" { // opaque dir: hide what lower layers had
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(filepath.Dir(m), strings.TrimPrefix(base, ".wh."))); err != nil {
-			return err
-		}
-		if err := os.Remove(m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// lookupUser resolves user[:group] to ids through the image's /etc/passwd.
-func lookupUser(rootfs, user string) (int, int, error) {
-	name, group, _ := strings.Cut(user, ":")
-	if name == "" {
-		return 0, 0, nil
-	}
-	uid, gid := -1, 0
-	if n, err := strconv.Atoi(name); err == nil {
-		uid = n
-	}
-	f, err := os.Open(filepath.Join(rootfs, "etc", "passwd"))
-	if err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Split(sc.Text(), ":")
-			if len(fields) < 4 {
-				continue
-			}
-			id, _ := strconv.Atoi(fields[2])
-			if fields[0] == name || (uid >= 0 && id == uid) {
-				uid = id
-				gid, _ = strconv.Atoi(fields[3])
-				break
-			}
-		}
-	}
-	if uid < 0 {
-		return 0, 0, fmt.Errorf("user %q is not in the image's /etc/passwd", name)
-	}
-	if n, err := strconv.Atoi(group); err == nil {
-		gid = n
-	}
-	return uid, gid, nil
+	return imgs[0], layout.Unpack(imgs[0], dir)
 }
 
 // writeRuncConfig writes a runc config.json: runc's default spec, with the
-// image's process.
-func writeRuncConfig(bundle string, argv, env []string, cwd string, uid, gid int) error {
+// image's process, run as u.
+func writeRuncConfig(bundle string, argv, env []string, cwd string, u *user.ExecUser) error {
 	cmd := exec.Command("runc", "spec", "--bundle", bundle)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("runc spec: %v: %s", err, out)
@@ -272,21 +126,26 @@ func writeRuncConfig(bundle string, argv, env []string, cwd string, uid, gid int
 	if err != nil {
 		return err
 	}
-	var spec map[string]any
+	var spec specs.Spec
 	if err := json.Unmarshal(dt, &spec); err != nil {
-		return err
+		return fmt.Errorf("runc spec wrote %s: %w", path, err)
+	}
+	if spec.Process == nil {
+		spec.Process = &specs.Process{}
 	}
 	if cwd == "" {
 		cwd = "/"
 	}
-	proc := spec["process"].(map[string]any)
-	proc["terminal"] = false
-	proc["args"] = argv
-	proc["env"] = env
-	proc["cwd"] = cwd
-	proc["user"] = map[string]any{"uid": uid, "gid": gid}
-	spec["root"] = map[string]any{"path": "rootfs", "readonly": false}
-	out, err := json.MarshalIndent(spec, "", "  ")
+	spec.Process.Terminal = false
+	spec.Process.Args = argv
+	spec.Process.Env = env
+	spec.Process.Cwd = cwd
+	spec.Process.User = specs.User{UID: uint32(u.Uid), GID: uint32(u.Gid)}
+	for _, g := range u.Sgids {
+		spec.Process.User.AdditionalGids = append(spec.Process.User.AdditionalGids, uint32(g))
+	}
+	spec.Root = &specs.Root{Path: "rootfs", Readonly: false}
+	out, err := json.MarshalIndent(&spec, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,11 @@
 package integration
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -29,10 +26,10 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 
 	"github.com/ohlcv-rag/ohlcv-build/frontend"
+	"github.com/ohlcv-rag/ohlcv-build/internal/ocilayout"
 )
 
 // env is the engine's env file, written by hack/engine-up.sh.
@@ -306,6 +303,7 @@ type image struct {
 	blobs    [][]byte // every blob, decompressed, to search for leaks
 }
 
+// file is one file of an image: what ocilayout.Files read of it.
 type file struct {
 	mode     int64
 	uid, gid int
@@ -313,106 +311,49 @@ type file struct {
 	typeflag byte
 }
 
-// readOCI reads the images of an OCI layout tar, one per platform.
+// readOCI reads the images of an OCI layout tar, one per platform, and
+// unpacks each with the shared reader (internal/ocilayout), which applies
+// whiteouts and opaque directories as a runtime does.
 func readOCI(t *testing.T, tarball []byte) []*image {
 	t.Helper()
-	blobs := map[string][]byte{}
-	var index ocispecs.Index
-	tr := tar.NewReader(bytes.NewReader(tarball))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		dt, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Name == "index.json" {
-			if err := json.Unmarshal(dt, &index); err != nil {
-				t.Fatal(err)
-			}
-		} else if strings.HasPrefix(h.Name, "blobs/sha256/") {
-			blobs["sha256:"+strings.TrimPrefix(h.Name, "blobs/sha256/")] = dt
-		}
+	layout, err := ocilayout.Read(bytes.NewReader(tarball))
+	if err != nil {
+		t.Fatal(err)
 	}
-	var manifests []ocispecs.Descriptor
-	for _, d := range index.Manifests {
-		if d.MediaType == ocispecs.MediaTypeImageIndex {
-			var inner ocispecs.Index
-			if err := json.Unmarshal(blobs[d.Digest.String()], &inner); err != nil {
-				t.Fatal(err)
-			}
-			manifests = append(manifests, inner.Manifests...)
-		} else {
-			manifests = append(manifests, d)
-		}
+	imgs, err := layout.Images()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []*image
-	for _, md := range manifests {
-		var m ocispecs.Manifest
-		if err := json.Unmarshal(blobs[md.Digest.String()], &m); err != nil {
+	for _, li := range imgs {
+		img := &image{platform: li.Platform, config: li.Config}
+		manifest, err := layout.Blob(li.ManifestDescriptor.Digest)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Config.MediaType != ocispecs.MediaTypeImageConfig && !strings.Contains(m.Config.MediaType, "container.image") {
-			continue // attestation manifests
-		}
-		img := &image{files: map[string]*file{}}
-		cfg := blobs[m.Config.Digest.String()]
-		img.blobs = append(img.blobs, cfg, blobs[md.Digest.String()])
-		if err := json.Unmarshal(cfg, &img.config); err != nil {
-			t.Fatal(err)
-		}
-		img.platform = img.config.OS + "/" + img.config.Architecture
-		if img.config.Variant != "" {
-			img.platform += "/" + img.config.Variant
-		}
-		for _, l := range m.Layers {
-			layer := blobs[l.Digest.String()]
-			if strings.Contains(l.MediaType, "gzip") {
-				zr, err := gzip.NewReader(bytes.NewReader(layer))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if layer, err = io.ReadAll(zr); err != nil {
-					t.Fatal(err)
-				}
+		img.blobs = append(img.blobs, li.ConfigBytes, manifest)
+		for _, l := range li.Manifest.Layers {
+			layer, err := layout.Layer(l)
+			if err != nil {
+				t.Fatal(err)
 			}
 			img.blobs = append(img.blobs, layer)
-			img.apply(t, layer)
+		}
+		dir := t.TempDir()
+		if err := layout.Unpack(li, dir); err != nil {
+			t.Fatal(err)
+		}
+		files, err := ocilayout.Files(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img.files = make(map[string]*file, len(files))
+		for p, f := range files {
+			img.files[p] = &file{mode: f.Mode, uid: f.UID, gid: f.GID, data: f.Data, typeflag: f.Typeflag}
 		}
 		out = append(out, img)
 	}
 	return out
-}
-
-func (img *image) apply(t *testing.T, layer []byte) {
-	tr := tar.NewReader(bytes.NewReader(layer))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "/" + strings.TrimPrefix(filepath.Clean("/"+h.Name), "/")
-		base := filepath.Base(name)
-		if strings.HasPrefix(base, ".wh.") {
-			gone := filepath.Join(filepath.Dir(name), strings.TrimPrefix(base, ".wh."))
-			for p := range img.files {
-				if p == gone || strings.HasPrefix(p, gone+"/") {
-					delete(img.files, p)
-				}
-			}
-			continue
-		}
-		dt, _ := io.ReadAll(tr)
-		img.files[name] = &file{mode: h.Mode & 0o7777, uid: h.Uid, gid: h.Gid, data: dt, typeflag: h.Typeflag}
-	}
 }
 
 func (img *image) read(t *testing.T, path string) string {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// buildTimeout bounds every buildx command: a cold build of all the twin's
+// targets takes about a minute on the machines this runs on.
+const buildTimeout = 30 * time.Minute
+
+// buildx runs the buildx CLI against the engine's builder and returns its
+// wall time and its rawjson progress.
+func (b *bench) buildx(dir string, extraEnv []string, args ...string) (time.Duration, *progress, error) {
+	full := append([]string{args[0], "--progress=rawjson"}, args[1:]...)
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(b.env["OHLCV_BIN"], "buildx"), full...)
+	if _, err := exec.LookPath("docker"); err == nil {
+		cmd = exec.CommandContext(ctx, "docker", append([]string{"buildx"}, full...)...)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "BUILDX_BUILDER="+b.env["BUILDX_BUILDER"]), extraEnv...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = io.Discard
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	p := parseProgress(stderr.Bytes())
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %s: %w", buildTimeout, err)
+	}
+	if err != nil {
+		tail := stderr.String()
+		if len(tail) > 3000 {
+			tail = tail[len(tail)-3000:]
+		}
+		return d, p, fmt.Errorf("buildx %s: %v\n%s", strings.Join(args, " "), err, tail)
+	}
+	return d, p, nil
+}
+
+// prune empties the engine's build cache (figure a measures cold builds).
+func (b *bench) prune() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(b.env["OHLCV_BIN"], "buildctl"), "--addr", b.env["BUILDKIT_HOST"], "prune", "--all")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("prune: %v: %s", err, out)
+	}
+	return nil
+}
+
+// context copies the offline twin's build context to a temporary directory,
+// so that the benchmarks can change it.
+func (b *bench) context() (string, error) {
+	dir, err := os.MkdirTemp("", "ohlcv-bench-")
+	if err != nil {
+		return "", err
+	}
+	return dir, exec.Command("cp", "-a", "examples/ohlcv-rag/.", dir).Run()
+}
+
+// specBuild and dockerfileBuild are the same build through each frontend,
+// both selected by the files' `# syntax=` lines.
+func specBuild(target string) []string {
+	return []string{"build", "-f", "offline.build.yaml", "--target", target, "--output", "type=cacheonly", "."}
+}
+
+func dockerfileBuild(target string) []string {
+	return []string{"build", "-f", "Dockerfile", "--target", target, "--output", "type=cacheonly", "."}
+}
+
+// pair runs the spec's build and the Dockerfile's, in an order that
+// alternates with the round so neither always goes first, and returns each
+// one's time and progress.
+func (b *bench) pair(dir string, round int, spec, df []string) (ours, peer time.Duration, po, pp *progress, err error) {
+	if round%2 == 1 {
+		if peer, pp, err = b.buildx(dir, nil, df...); err != nil {
+			return
+		}
+		ours, po, err = b.buildx(dir, nil, spec...)
+		return
+	}
+	if ours, po, err = b.buildx(dir, nil, spec...); err != nil {
+		return
+	}
+	peer, pp, err = b.buildx(dir, nil, df...)
+	return
+}
