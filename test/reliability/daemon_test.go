@@ -124,6 +124,9 @@ func (s *suite) newDaemon(name string, opts daemonOpts) (*daemon, error) {
 	// registry, read only. The suite's registry holds the frontend image,
 	// caches and pushed results.
 	fmt.Fprintf(&cfg, "[registry.\"docker.io\"]\n  mirrors = [%q]\n", s.engine["REGISTRY"])
+	// The offline twin's frontend (its `# syntax=` image) resolves to the
+	// copy of this checkout's frontend image in the suite's registry.
+	fmt.Fprintf(&cfg, "[registry.%q]\n  mirrors = [%q]\n", s.twinHost, s.reg.host)
 	for _, r := range []string{s.engine["REGISTRY"], s.reg.host} {
 		fmt.Fprintf(&cfg, "[registry.%q]\n  http = true\n  insecure = true\n", r)
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -26,9 +27,24 @@ import (
 )
 
 // twinDir is the offline twin's context; its spec is offline.build.yaml,
-// whose `# syntax=` line names the frontend image through the daemons'
-// docker.io mirror (the hack/ engine's registry).
+// whose `# syntax=` line names the released frontend image, which the
+// suite's daemons resolve through a mirror to the suite's registry.
 func twinDir() string { return filepath.Join(repoRoot(), "examples", "ohlcv-rag") }
+
+// twinSyntax reads the image the offline twin's `# syntax=` line names, as
+// its registry host, repository and tag.
+func twinSyntax() (host, repo, tag string, err error) {
+	b, err := os.ReadFile(filepath.Join(twinDir(), twinFile))
+	if err != nil {
+		return "", "", "", err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	ref, ok := strings.CutPrefix(strings.TrimSpace(first), "# syntax=")
+	if !ok {
+		return "", "", "", fmt.Errorf("%s: the first line is not a `# syntax=` line", twinFile)
+	}
+	return registry.SplitRef(strings.TrimSpace(ref))
+}
 
 const twinFile = "offline.build.yaml"
 

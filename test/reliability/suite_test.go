@@ -72,6 +72,7 @@ type suite struct {
 	state    string // short, for unix sockets
 	reg      *ownRegistry
 	frontend string // the frontend image in reg
+	twinHost string // the registry the offline twin's `# syntax=` line names, mirrored to reg
 	buildx   *buildx
 	pool     *pool
 	started  time.Time
@@ -129,6 +130,15 @@ func newSuite() (*suite, error) {
 		return nil, fmt.Errorf("copying the frontend image %s to the suite's registry: %w", env["FRONTEND_IMAGE"], err)
 	}
 	s.frontend = s.reg.host + "/ohlcv-build/frontend:rel"
+	// The offline twin names the released image on its `# syntax=` line;
+	// the suite's daemons mirror that registry to the suite's, where the
+	// same image is copied under the twin's repository and tag.
+	if s.twinHost, repo, tag, err = twinSyntax(); err != nil {
+		return nil, err
+	}
+	if err := registry.New(s.reg.host).Copy(ctx, "ohlcv-build/frontend", "rel", registry.New(s.reg.host), repo, tag); err != nil {
+		return nil, fmt.Errorf("copying the frontend image to the suite's registry as %s:%s: %w", repo, tag, err)
+	}
 	s.buildx, err = newBuildx(s.bin, filepath.Join(s.state, "buildx"))
 	return s, err
 }
