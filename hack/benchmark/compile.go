@@ -12,31 +12,41 @@ import (
 // compiler, in process.
 var compileCommand = []string{"go", "test", "./llbgraph", "-run", "^$", "-bench", "^Benchmark(LoadCompile|Compile|Dockerfile2LLB)$", "-benchtime", "2s", "-count", "5"}
 
+// benchRun is the parsed output of one go test -bench command.
+type benchRun struct {
+	res map[string]benchResult
+	out string
+}
+
+// get is the medians of the named benchmark, or an error quoting the
+// output that lacks it.
+func (r benchRun) get(name string) (benchResult, error) {
+	br, ok := r.res[name]
+	if !ok {
+		return br, fmt.Errorf("no result for %s in\n%s", name, r.out)
+	}
+	return br, nil
+}
+
 // goBench runs a go test -bench command, with a timeout, and parses it.
-func goBench(command []string) (map[string]benchResult, string, error) {
+func goBench(command []string) (benchRun, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	outb, err := exec.CommandContext(ctx, command[0], command[1:]...).CombinedOutput()
 	if err != nil {
-		return nil, string(outb), fmt.Errorf("%s: %v\n%s", strings.Join(command, " "), err, outb)
+		return benchRun{}, fmt.Errorf("%s: %v\n%s", strings.Join(command, " "), err, outb)
 	}
-	return parseBench(string(outb)), string(outb), nil
+	return benchRun{parseBench(string(outb)), string(outb)}, nil
 }
 
 // (f) compile time (f1) and allocations (f2), from go test -bench: the
 // two ratios, each against its own target.
 func (b *bench) compile() ([]*figure, error) {
-	res, outb, err := goBench(compileCommand)
+	run, err := goBench(compileCommand)
 	if err != nil {
 		return nil, err
 	}
-	get := func(name string) (benchResult, error) {
-		r, ok := res[name]
-		if !ok {
-			return r, fmt.Errorf("no result for %s in\n%s", name, outb)
-		}
-		return r, nil
-	}
+	get := run.get
 	var notes []string
 	var worstT, worstA float64
 	var loadShare string

@@ -19,17 +19,11 @@ var scaleSizes = []string{"100", "1000", "10000"}
 // from go test -bench. It also writes the hostile corpus's figures into
 // docs/spec.md.
 func (b *bench) scale() ([]*figure, error) {
-	res, outb, err := goBench(scaleCommand)
+	run, err := goBench(scaleCommand)
 	if err != nil {
 		return nil, err
 	}
-	get := func(name string) (benchResult, error) {
-		r, ok := res[name]
-		if !ok {
-			return r, fmt.Errorf("no result for %s in\n%s", name, outb)
-		}
-		return r, nil
-	}
+	get := run.get
 	var notes []string
 	worst := 0.0
 	small, mid, big := scaleSizes[0], scaleSizes[1], scaleSizes[2]
@@ -56,7 +50,7 @@ func (b *bench) scale() ([]*figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeHostile(res); err != nil {
+	if err := writeHostile(run.res); err != nil {
 		return nil, err
 	}
 	return one(&figure{

@@ -7,7 +7,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -29,33 +28,13 @@ import (
 	"github.com/tonistiigi/fsutil"
 
 	"github.com/ohlcv-rag/ohlcv-build/frontend"
+	"github.com/ohlcv-rag/ohlcv-build/internal/engineenv"
 	"github.com/ohlcv-rag/ohlcv-build/internal/ocilayout"
 )
 
 // env is the engine's env file, written by hack/engine-up.sh.
 var env = sync.OnceValues(func() (map[string]string, error) {
-	path := os.Getenv("OHLCV_ENGINE_ENV")
-	if path == "" {
-		path = filepath.Join(repoRoot(), ".engine", "env")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("no engine: %w; start it with `make engine` (hack/engine-up.sh)", err)
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok && !strings.HasPrefix(k, "#") {
-			out[strings.TrimPrefix(k, "export ")] = strings.Trim(v, `"'`)
-		}
-	}
-	for _, k := range []string{"BUILDKIT_HOST", "REGISTRY", "FRONTEND_IMAGE", "BUILDX_BUILDER"} {
-		if out[k] == "" {
-			return nil, fmt.Errorf("%s sets no %s", path, k)
-		}
-	}
-	return out, sc.Err()
+	return engineenv.Read(repoRoot(), "BUILDKIT_HOST", "REGISTRY", "FRONTEND_IMAGE", "BUILDX_BUILDER")
 })
 
 func repoRoot() string {

@@ -11,17 +11,16 @@
 package reliability
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ohlcv-rag/ohlcv-build/internal/engineenv"
 	"github.com/ohlcv-rag/ohlcv-build/internal/registry"
 )
 
@@ -38,28 +37,7 @@ func repoRoot() string {
 // engineEnv reads the hack/ engine's env file (hack/engine-up.sh writes
 // it): BUILDKIT_HOST, REGISTRY, FRONTEND_IMAGE, OHLCV_BIN.
 func engineEnv() (map[string]string, error) {
-	path := os.Getenv("OHLCV_ENGINE_ENV")
-	if path == "" {
-		path = filepath.Join(repoRoot(), ".engine", "env")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("no hack/ engine: %w; start it with `make engine` (make reliability does)", err)
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok && !strings.HasPrefix(k, "#") {
-			out[strings.TrimPrefix(k, "export ")] = strings.Trim(v, `"'`)
-		}
-	}
-	for _, k := range []string{"REGISTRY", "FRONTEND_IMAGE", "OHLCV_BIN"} {
-		if out[k] == "" {
-			return nil, fmt.Errorf("%s sets no %s", path, k)
-		}
-	}
-	return out, sc.Err()
+	return engineenv.Read(repoRoot(), "REGISTRY", "FRONTEND_IMAGE", "OHLCV_BIN")
 }
 
 // suite is what every figure shares: the engine's registry (base images,
