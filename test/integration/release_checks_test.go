@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ohlcv-rag/ohlcv-build/internal/registry"
 )
 
 // What TestRelease checks in a released index, and how it reads it:
@@ -190,14 +191,20 @@ func jsonPath(v any, keys ...string) any {
 // (rewrite-timestamp clamps what the build wrote).
 func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch time.Time) (string, []byte) {
 	t.Helper()
-	var m ocispecs.Manifest
-	if err := json.Unmarshal(registryGet(t, reg, repo, "manifests", desc.Digest.String()), &m); err != nil {
+	ctx := context.Background()
+	c := registry.New(reg)
+	m, err := c.Image(ctx, repo, desc.Digest.String())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Layers) != 1 {
 		t.Fatalf("%d layers, want 1 (FROM scratch + the binary)", len(m.Layers))
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(registryGet(t, reg, repo, "blobs", m.Layers[0].Digest.String())))
+	layer, err := c.Blob(ctx, repo, m.Layers[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(layer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,25 +234,6 @@ func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch
 		t.Fatal("no bin/frontend in the layer")
 	}
 	return m.Layers[0].Digest.String(), bin
-}
-
-func registryGet(t *testing.T, reg, repo, kind, ref string) []byte {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+reg+"/v2/"+repo+"/"+kind+"/"+ref, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", ocispecs.MediaTypeImageManifest+", "+ocispecs.MediaTypeImageIndex)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s %v", req.URL, resp.Status, err)
-	}
-	return body
 }
 
 // checkBinary checks one platform's binary: its ELF header and Go build
