@@ -1,36 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/moby/buildkit/client"
+	"github.com/ohlcv-rag/ohlcv-build/internal/buildprogress"
 )
 
 // progress is the vertices of a rawjson progress stream.
-type progress struct {
-	vertices map[string]*client.Vertex
-}
+type progress struct{ *buildprogress.Progress }
 
 func parseProgress(dt []byte) *progress {
-	p := &progress{vertices: map[string]*client.Vertex{}}
-	sc := bufio.NewScanner(bytes.NewReader(dt))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var st client.SolveStatus
-		if json.Unmarshal(sc.Bytes(), &st) != nil {
-			continue
-		}
-		for _, v := range st.Vertexes {
-			p.vertices[v.Digest.String()] = v
-		}
-	}
-	return p
+	return &progress{buildprogress.ParseRawJSON(dt)}
 }
 
 // execName matches the vertices that run a command: the spec's runs and
@@ -40,7 +23,7 @@ var execName = regexp.MustCompile(`\] (RUN |run: |apt: |apk: |pip: |uv: |go: |pa
 // execsRun returns the exec vertices that ran rather than came from cache.
 func (p *progress) execsRun() []string {
 	var out []string
-	for _, v := range p.vertices {
+	for _, v := range p.Vertices() {
 		if !v.Cached && v.Completed != nil && execName.MatchString(v.Name) {
 			out = append(out, v.Name)
 		}
@@ -53,7 +36,7 @@ func (p *progress) execsRun() []string {
 // that ran (a vertex that several builds share counts once).
 func (p *progress) busy(substr string) time.Duration {
 	var d time.Duration
-	for _, v := range p.vertices {
+	for _, v := range p.Vertices() {
 		if !v.Cached && v.Started != nil && v.Completed != nil && strings.Contains(v.Name, substr) {
 			d += v.Completed.Sub(*v.Started)
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/tonistiigi/fsutil"
 
 	"github.com/ohlcv-rag/ohlcv-build/frontend"
+	"github.com/ohlcv-rag/ohlcv-build/internal/buildprogress"
 	"github.com/ohlcv-rag/ohlcv-build/internal/engineenv"
 	"github.com/ohlcv-rag/ohlcv-build/internal/ocilayout"
 )
@@ -164,7 +165,7 @@ func run(t *testing.T, m mode, b build) *outcome {
 	if len(b.secrets) > 0 {
 		attach = append(attach, secretsprovider.FromMap(b.secrets))
 	}
-	out := &outcome{progress: &progress{vertices: map[string]*client.Vertex{}}}
+	out := &outcome{progress: newProgress()}
 	opt := client.SolveOpt{LocalMounts: locals, FrontendAttrs: attrs, Session: attach}
 	var ociBuf bytes.Buffer
 	switch b.exporter {
@@ -178,7 +179,7 @@ func run(t *testing.T, m mode, b build) *outcome {
 	ch := make(chan *client.SolveStatus)
 	done := make(chan struct{})
 	go func() {
-		out.progress.collect(ch)
+		out.progress.Collect(ch)
 		close(done)
 	}()
 	switch m {
@@ -201,41 +202,23 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
-// progress is everything the build showed: vertices and their logs.
-type progress struct {
-	mu       sync.Mutex
-	vertices map[string]*client.Vertex
-	order    []string
-	logs     bytes.Buffer
-}
+// progress is everything the build showed: vertices, their logs and the
+// warnings.
+type progress struct{ *buildprogress.Progress }
 
-func (p *progress) collect(ch chan *client.SolveStatus) {
-	for st := range ch {
-		p.mu.Lock()
-		for _, v := range st.Vertexes {
-			if _, ok := p.vertices[v.Digest.String()]; !ok {
-				p.order = append(p.order, v.Digest.String())
-			}
-			p.vertices[v.Digest.String()] = v
-		}
-		for _, l := range st.Logs {
-			p.logs.Write(l.Data)
-		}
-		for _, w := range st.Warnings {
-			p.logs.Write(w.Short)
-		}
-		p.mu.Unlock()
-	}
-}
+func newProgress() *progress { return &progress{buildprogress.New()} }
 
-// text is the whole progress stream as text: names, errors and logs.
+// text is the whole progress stream as text: each vertex's name, whether
+// it was cached, its error and its logs, then the warnings.
 func (p *progress) text() string {
 	var b strings.Builder
-	for _, d := range p.order {
-		v := p.vertices[d]
+	for _, v := range p.Vertices() {
 		fmt.Fprintf(&b, "%s cached=%v %s\n", v.Name, v.Cached, v.Error)
+		b.Write(p.Log(v.Digest))
 	}
-	b.Write(p.logs.Bytes())
+	for _, w := range p.Warnings() {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
 	return b.String()
 }
 
@@ -243,8 +226,7 @@ func (p *progress) text() string {
 // name contains substr.
 func (p *progress) ran(substr string) []string {
 	var out []string
-	for _, d := range p.order {
-		v := p.vertices[d]
+	for _, v := range p.Vertices() {
 		if !v.Cached && v.Completed != nil && strings.Contains(v.Name, substr) {
 			out = append(out, v.Name)
 		}
@@ -256,8 +238,8 @@ func (p *progress) ran(substr string) []string {
 // cached or not.
 func (p *progress) named(substr string) []string {
 	var out []string
-	for _, d := range p.order {
-		if v := p.vertices[d]; strings.Contains(v.Name, substr) {
+	for _, v := range p.Vertices() {
+		if strings.Contains(v.Name, substr) {
 			out = append(out, v.Name)
 		}
 	}

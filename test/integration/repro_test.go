@@ -90,7 +90,7 @@ func solveDockerfile(ctx context.Context, t *testing.T, addr, dir, filename stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := solved{local: t.TempDir(), progress: &progress{vertices: map[string]*client.Vertex{}}, statuses: map[string]bool{}}
+	res := solved{local: t.TempDir(), progress: newProgress(), statuses: map[string]bool{}}
 	fattrs := map[string]string{"filename": filename}
 	for k, v := range attrs {
 		fattrs[k] = v
@@ -98,7 +98,7 @@ func solveDockerfile(ctx context.Context, t *testing.T, addr, dir, filename stri
 	ch, fwd := make(chan *client.SolveStatus), make(chan *client.SolveStatus)
 	done := make(chan struct{})
 	go func() {
-		res.progress.collect(fwd)
+		res.progress.Collect(fwd)
 		close(done)
 	}()
 	go func() {

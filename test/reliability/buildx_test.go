@@ -21,7 +21,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/ohlcv-rag/ohlcv-build/internal/buildprogress"
 )
 
 // buildx runs docker buildx (or the standalone buildx when there is no
@@ -341,41 +343,10 @@ func (r *built) historyRef() string {
 
 // progress is a rawjson progress stream: vertices in order of appearance,
 // each vertex's logs, and the warnings.
-type progress struct {
-	order    []string
-	vertices map[string]*client.Vertex
-	logs     map[string]*bytes.Buffer
-	warnings []string
-}
+type progress struct{ *buildprogress.Progress }
 
 func parseProgress(dt []byte) *progress {
-	p := &progress{vertices: map[string]*client.Vertex{}, logs: map[string]*bytes.Buffer{}}
-	sc := bufio.NewScanner(bytes.NewReader(dt))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for sc.Scan() {
-		var st client.SolveStatus
-		if json.Unmarshal(sc.Bytes(), &st) != nil {
-			continue
-		}
-		for _, v := range st.Vertexes {
-			d := v.Digest.String()
-			if _, ok := p.vertices[d]; !ok {
-				p.order = append(p.order, d)
-			}
-			p.vertices[d] = v
-		}
-		for _, l := range st.Logs {
-			d := l.Vertex.String()
-			if p.logs[d] == nil {
-				p.logs[d] = &bytes.Buffer{}
-			}
-			p.logs[d].Write(l.Data)
-		}
-		for _, w := range st.Warnings {
-			p.warnings = append(p.warnings, string(w.Short))
-		}
-	}
-	return p
+	return &progress{buildprogress.ParseRawJSON(dt)}
 }
 
 // stepName matches the frontend's names of steps that run a command:
@@ -385,8 +356,8 @@ var stepName = regexp.MustCompile(`\] (parallel \d+/\d+ )?(run|apt|apk|pip|uv|go
 // steps returns the names of the vertices that run a command.
 func (p *progress) steps() []string {
 	var out []string
-	for _, d := range p.order {
-		if v := p.vertices[d]; stepName.MatchString(v.Name) {
+	for _, v := range p.Vertices() {
+		if stepName.MatchString(v.Name) {
 			out = append(out, v.Name)
 		}
 	}
@@ -397,8 +368,7 @@ func (p *progress) steps() []string {
 // from the cache.
 func (p *progress) ran() []string {
 	var out []string
-	for _, d := range p.order {
-		v := p.vertices[d]
+	for _, v := range p.Vertices() {
 		if stepName.MatchString(v.Name) && !v.Cached && v.Completed != nil {
 			out = append(out, v.Name)
 		}
@@ -409,8 +379,8 @@ func (p *progress) ran() []string {
 // cached reports whether the vertex named name (exactly) came from the
 // cache.
 func (p *progress) cached(name string) (cached, found bool) {
-	for _, d := range p.order {
-		if v := p.vertices[d]; v.Name == name {
+	for _, v := range p.Vertices() {
+		if v.Name == name {
 			return v.Cached, true
 		}
 	}
@@ -420,30 +390,30 @@ func (p *progress) cached(name string) (cached, found bool) {
 // dependents returns the names of the command steps that depend, through
 // the vertices' inputs, on a vertex whose name matches root.
 func (p *progress) dependents(root func(name string) bool) []string {
-	reached := map[string]bool{}
-	var changed bool
-	for _, d := range p.order {
-		if root(p.vertices[d].Name) {
-			reached[d] = true
+	vs := p.Vertices()
+	reached := map[digest.Digest]bool{}
+	for _, v := range vs {
+		if root(v.Name) {
+			reached[v.Digest] = true
 		}
 	}
-	for changed = true; changed; {
+	for changed := true; changed; {
 		changed = false
-		for _, d := range p.order {
-			if reached[d] {
+		for _, v := range vs {
+			if reached[v.Digest] {
 				continue
 			}
-			for _, in := range p.vertices[d].Inputs {
-				if reached[in.String()] {
-					reached[d], changed = true, true
+			for _, in := range v.Inputs {
+				if reached[in] {
+					reached[v.Digest], changed = true, true
 					break
 				}
 			}
 		}
 	}
 	var out []string
-	for _, d := range p.order {
-		if v := p.vertices[d]; reached[d] && stepName.MatchString(v.Name) {
+	for _, v := range vs {
+		if reached[v.Digest] && stepName.MatchString(v.Name) {
 			out = append(out, v.Name)
 		}
 	}
@@ -453,10 +423,8 @@ func (p *progress) dependents(root func(name string) bool) []string {
 // logText is every vertex's log, in order.
 func (p *progress) logText() string {
 	var b strings.Builder
-	for _, d := range p.order {
-		if l := p.logs[d]; l != nil {
-			b.Write(l.Bytes())
-		}
+	for _, v := range p.Vertices() {
+		b.Write(p.Log(v.Digest))
 	}
 	return b.String()
 }

@@ -92,11 +92,11 @@ func testReproducible(t *testing.T) {
 		digests = append(digests, img.ManifestDescriptor.Digest.String())
 		fig.check(t, fmt.Sprintf("r%d: cold build of runtime", i+1), "succeeds, running every step", fmt.Sprintf("%s, %d of %d steps run", outcomeText(r.outcome), len(r.progress.ran()), len(r.progress.steps())), len(r.progress.ran()) == len(r.progress.steps()))
 		warned, control := false, false
-		for _, w := range r.progress.warnings {
+		for _, w := range r.progress.Warnings() {
 			warned = warned || strings.Contains(w, "SOURCE_DATE_EPOCH")
 			control = control || strings.Contains(w, "OHLCV_REL_UNDECLARED")
 		}
-		fig.check(t, fmt.Sprintf("r%d: warnings about SOURCE_DATE_EPOCH (an undeclared arg passed beside it is warned about: %v)", i+1, control), "none, and the undeclared arg warned about", fmt.Sprintf("%d warning(s), SOURCE_DATE_EPOCH in one: %v", len(r.progress.warnings), warned), !warned && control)
+		fig.check(t, fmt.Sprintf("r%d: warnings about SOURCE_DATE_EPOCH (an undeclared arg passed beside it is warned about: %v)", i+1, control), "none, and the undeclared arg warned about", fmt.Sprintf("%d warning(s), SOURCE_DATE_EPOCH in one: %v", len(r.progress.Warnings()), warned), !warned && control)
 	}
 	fig.check(t, "image manifest digest, r1 and r2, with rewrite-timestamp=true", "identical", strings.Join(digests, " and "), digests[0] == digests[1])
 	if digests[0] != digests[1] {
