@@ -108,25 +108,25 @@ func (f *figure) command(c string) {
 // fatalf fails the figure, naming it, and stops the test.
 func (f *figure) fatalf(t *testing.T, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	f.mu.Lock()
-	if f.failure == "" {
-		f.failure = msg
-	}
-	f.mu.Unlock()
-	t.Fatalf("%s: %s", f.name, msg)
+	t.Fatal(f.fail(format, args...))
 }
 
 // errorf fails the figure, naming it, and goes on.
 func (f *figure) errorf(t *testing.T, format string, args ...any) {
 	t.Helper()
+	t.Error(f.fail(format, args...))
+}
+
+// fail records the message as the figure's failure, unless it has one
+// already, and returns it prefixed with the figure's name, for the test log.
+func (f *figure) fail(format string, args ...any) string {
 	msg := fmt.Sprintf(format, args...)
 	f.mu.Lock()
 	if f.failure == "" {
 		f.failure = msg
 	}
 	f.mu.Unlock()
-	t.Errorf("%s: %s", f.name, msg)
+	return f.name + ": " + msg
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
