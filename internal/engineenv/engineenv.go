@@ -13,12 +13,21 @@ import (
 )
 
 // Path is the env file of the engine of the checkout at repoRoot: the
-// OHLCV_ENGINE_ENV variable when set, else .engine/env.
+// OHLCV_ENGINE_ENV variable when set, else env in the engine's state
+// directory, which is OHLCV_ENGINE_DIR (relative to the checkout) when set,
+// as in hack/lib.sh, else .engine.
 func Path(repoRoot string) string {
 	if p := os.Getenv("OHLCV_ENGINE_ENV"); p != "" {
 		return p
 	}
-	return filepath.Join(repoRoot, ".engine", "env")
+	dir := filepath.Join(repoRoot, ".engine")
+	if d := os.Getenv("OHLCV_ENGINE_DIR"); d != "" {
+		dir = d
+		if !filepath.IsAbs(d) {
+			dir = filepath.Join(repoRoot, d)
+		}
+	}
+	return filepath.Join(dir, "env")
 }
 
 // Read parses the env file of the engine of the checkout at repoRoot
