@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ohlcv-rag/ohlcv-build/internal/engineenv"
 )
 
 var (
@@ -25,7 +27,7 @@ var (
 	runs    = flag.Int("runs", 3, "timed repetitions of each warm measurement")
 	cold    = flag.Int("cold-runs", 2, "repetitions of each cold measurement")
 	only    = flag.String("only", "", "measure only these figures, e.g. abf")
-	envFile = flag.String("env", ".engine/env", "the engine's env file")
+	envFile = flag.String("env", "", "the engine's env file (default: the one hack/lib.sh places, .engine/env or under $OHLCV_ENGINE_DIR)")
 )
 
 // measure is one figure's measurement: it returns the figure's rows.
@@ -39,7 +41,10 @@ func main() {
 	if err := os.Chdir(*repo); err != nil {
 		fail(err)
 	}
-	env, err := readEnv(*envFile)
+	if *envFile == "" {
+		*envFile = engineenv.Path(".")
+	}
+	env, err := engineenv.ReadFile(*envFile, "BUILDKIT_HOST", "BUILDX_BUILDER", "OHLCV_BIN", "FRONTEND_IMAGE", "PEER_FRONTEND_IMAGE")
 	if err != nil {
 		fail(err)
 	}
@@ -96,19 +101,4 @@ func logf(format string, args ...any) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
-}
-
-// readEnv reads the engine's env file (hack/engine-up.sh writes it).
-func readEnv(path string) (map[string]string, error) {
-	dt, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("no engine (%w): run hack/bench, which starts it", err)
-	}
-	env := map[string]string{}
-	for _, line := range strings.Split(string(dt), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			env[k] = strings.Trim(v, `'"`)
-		}
-	}
-	return env, nil
 }

@@ -30,11 +30,16 @@ func Path(repoRoot string) string {
 	return filepath.Join(dir, "env")
 }
 
-// Read parses the env file of the engine of the checkout at repoRoot
-// (KEY=value lines, an optional `export `, quotes trimmed, # comments
-// skipped), and fails when it sets none of a required key.
+// Read parses the env file of the engine of the checkout at repoRoot (see
+// ReadFile).
 func Read(repoRoot string, required ...string) (map[string]string, error) {
-	path := Path(repoRoot)
+	return ReadFile(Path(repoRoot), required...)
+}
+
+// ReadFile parses an engine's env file at path (KEY=value lines, an
+// optional `export `, quotes trimmed, # comments skipped), and fails when it
+// sets none of a required key.
+func ReadFile(path string, required ...string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("no hack/ engine: %w; start it with `make engine` (hack/engine-up.sh)", err)
