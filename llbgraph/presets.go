@@ -31,7 +31,7 @@ const (
 func (b *stageBuild) preset(s spec.RunLike) (command, error) {
 	kind := s.Kind()
 	n := s.StepNode()
-	if u := b.cfg.img.Config.User; !isRoot(u) {
+	if u := b.cfg.img.Config.User; !spec.IsRootUser(u) {
 		return command{}, b.c.errorf(n, string(kind), kindRange(s), "the %s preset runs as root, with root's caches, but this step runs as %s: move it before `user: %s`, or use run with cache mounts of your own", kind, spec.Quote(u), u)
 	}
 	sc := b.scope()
@@ -102,12 +102,6 @@ func (b *stageBuild) cacheMount(dir string, sharing llb.CacheMountSharingMode) l
 // (dockerfile2llb/convert_runmount.go): the namespace, a slash, the id.
 func (c *compiler) cacheID(id string) string {
 	return c.opt.CacheIDNamespace + "/" + id
-}
-
-// isRoot reports whether a config's user is root.
-func isRoot(user string) bool {
-	name, _, _ := strings.Cut(user, ":")
-	return name == "" || name == "root" || name == "0"
 }
 
 // shellQuote joins words for /bin/sh, quoting each that needs it.

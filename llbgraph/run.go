@@ -101,7 +101,7 @@ func (b *stageBuild) runCommand(c *spec.Command) command {
 		return command{args: c.Exec, history: strings.Join(c.Exec, " ")}
 	}
 	args := shellCommand(&b.cfg.img, c.Shell)
-	return command{args: args, script: c.Shell, history: strings.Join(args, " ")}
+	return command{args: args, script: c.Script(), history: strings.Join(args, " ")}
 }
 
 // toolCommand runs tool with a preset's arguments: a string through the

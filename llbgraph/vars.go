@@ -172,9 +172,6 @@ func (s scope) expandList(n *spec.Node, key string, list []spec.String) ([]strin
 	return out, nil
 }
 
-// nameRe finds $NAME and ${NAME in a script.
-var nameRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
-
 // referencedArgs returns NAME=value for each arg and platform arg that a
 // shell script mentions as $NAME or ${NAME...}, unless the stage env sets
 // that name, in declaration order. Runs get exactly these as environment
@@ -192,8 +189,7 @@ func (s scope) referencedArgs(script string) []string {
 	}
 	var out []found
 	seen := map[string]bool{}
-	for _, m := range nameRe.FindAllStringSubmatch(script, -1) {
-		name := m[1]
+	for _, name := range spec.ScriptNames(script) {
 		if seen[name] {
 			continue
 		}

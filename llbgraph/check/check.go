@@ -14,6 +14,7 @@ package check
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -144,6 +145,8 @@ func ValidateConfig(s *spec.Spec) error {
 	return joinErrors(errs)
 }
 
+// joinErrors is errors.Join, except that a single error comes back as
+// itself, a *spec.Error that callers can read as one.
 func joinErrors(errs []error) error {
 	switch len(errs) {
 	case 0:
@@ -151,7 +154,7 @@ func joinErrors(errs []error) error {
 	case 1:
 		return errs[0]
 	}
-	return fmtJoin(errs)
+	return errors.Join(errs...)
 }
 
 // Run runs the rules c enables on s and returns their findings in file

@@ -236,3 +236,17 @@ func TestDocsExamples(t *testing.T) {
 		t.Errorf("%d rules have sections, want %d", seen, len(rules))
 	}
 }
+
+// ShellFormEntrypoint suggests the list the shell would have run: quoted
+// words stay one entry, each entry is a YAML string.
+func TestExecFormSuggestion(t *testing.T) {
+	for in, want := range map[string]string{
+		`python -m app`:                 `["python", "-m", "app"]`,
+		`python -c "import x; x.run()"`: `["python", "-c", "import x; x.run()"]`,
+		`serve --port $PORT 'a b'`:      `["serve", "--port", "$PORT", "a b"]`,
+	} {
+		if got := execForm(in); got != want {
+			t.Errorf("execForm(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

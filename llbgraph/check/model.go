@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -26,14 +27,11 @@ type run struct {
 // image is what a stage's image is known to be from the spec: what it and
 // the stages it builds on set.
 type image struct {
-	user         spec.Owner // the last user set; zero when none is
-	userNode     *spec.Node
-	entrypoint   *spec.Command // entrypoint or cmd, whichever was set last
-	entryNode    *spec.Node
-	healthcheck  bool // a health check other than NONE
-	absWorkdir   bool // an absolute workdir was set
-	fromImage    bool // the chain starts from an image, not scratch
-	resolvedFrom string
+	user        spec.Owner // the last user set; zero when none is
+	userNode    *spec.Node
+	entrypoint  *spec.Command // entrypoint or cmd, whichever was set last
+	healthcheck bool          // a health check other than NONE
+	absWorkdir  bool          // an absolute workdir was set
 }
 
 func newRun(s *spec.Spec, in Input) *run {
@@ -82,7 +80,7 @@ func (r *run) report(n *spec.Node, key string, at spec.Range, format string, arg
 	if key != "" {
 		path = n.Field(key)
 	}
-	r.findings = append(r.findings, Finding{Rule: r.rule, Message: spec.Escape(sprintf(format, args...)), Path: path, Range: at.Or(n.Range)})
+	r.findings = append(r.findings, Finding{Rule: r.rule, Message: spec.Escape(fmt.Sprintf(format, args...)), Path: path, Range: at.Or(n.Range)})
 }
 
 // staticEnv is the lexer's view of the args with their defaults: a name
@@ -127,13 +125,22 @@ func referenced(word string) []string {
 	lex.SkipProcessQuotes = true
 	res, err := lex.ProcessWordWithMatches(word, staticEnv{})
 	if err != nil {
-		return mentioned(word)
+		return spec.ScriptNames(word)
 	}
 	names := make([]string, 0, len(res.Matched))
 	for n := range res.Matched {
 		names = append(names, n)
 	}
 	return names
+}
+
+// parent returns the stage st builds on, or nil when it starts from an
+// image or scratch.
+func (r *run) parent(st *spec.Stage) *spec.Stage {
+	if p := r.stages[r.expand(st.From.Value)]; p != st {
+		return p
+	}
+	return nil
 }
 
 // imageOf returns what stage st's image is known to be, following its
@@ -147,12 +154,8 @@ func (r *run) imageOf(st *spec.Stage) *image {
 	}
 	r.images[st] = nil
 	img := &image{}
-	from := r.expand(st.From.Value)
-	if parent := r.stages[from]; parent != nil && parent != st {
+	if parent := r.parent(st); parent != nil {
 		*img = *r.imageOf(parent)
-	} else {
-		img.fromImage = from != "scratch"
-		img.resolvedFrom = from
 	}
 	if r.absolute(st.Workdir.Value) {
 		img.absWorkdir = true
@@ -172,9 +175,9 @@ func (r *run) imageOf(st *spec.Stage) *image {
 	}
 	if im := st.Image; im != nil {
 		if im.Entrypoint != nil && !emptyCommand(im.Entrypoint) {
-			img.entrypoint, img.entryNode = im.Entrypoint, &im.Node
+			img.entrypoint = im.Entrypoint
 		} else if im.Cmd != nil && !emptyCommand(im.Cmd) {
-			img.entrypoint, img.entryNode = im.Cmd, &im.Node
+			img.entrypoint = im.Cmd
 		}
 		if hc := im.Healthcheck; hc != nil {
 			img.healthcheck = !(len(hc.Test.Args) == 1 && hc.Test.Args[0] == "NONE")
@@ -188,18 +191,11 @@ func emptyCommand(c *spec.Command) bool {
 	return strings.TrimSpace(c.String()) == ""
 }
 
-// isRootUser reports whether a user string means root (or is unset).
-func isRootUser(u string) bool {
-	name, _, _ := strings.Cut(u, ":")
-	return name == "" || name == "root" || name == "0"
-}
-
 // usersOf returns the user each step of st runs as: the inherited user,
 // then the stage's, then each user step's.
 func (r *run) usersOf(st *spec.Stage) []string {
 	user := ""
-	from := r.expand(st.From.Value)
-	if parent := r.stages[from]; parent != nil && parent != st {
+	if parent := r.parent(st); parent != nil {
 		user = r.expand(r.imageOf(parent).user.String())
 	}
 	if st.User.IsSet() {

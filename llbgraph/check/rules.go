@@ -1,12 +1,14 @@
 package check
 
 import (
+	"encoding/json"
 	"path"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/patternmatcher"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
@@ -47,7 +49,7 @@ func runsAsRoot(r *run) {
 		switch {
 		case !img.user.IsSet():
 			r.report(&st.Node, "", st.NameRange, "stage %s has an entrypoint or cmd but sets no user, so it runs as root (unless its base image sets one): create a user and add `- user: app` as the last step", spec.Quote(st.Name))
-		case isRootUser(user):
+		case spec.IsRootUser(user):
 			r.report(img.userNode, "user", img.user.Range, "stage %s has an entrypoint or cmd and ends as %s: make a non-root user the last one", spec.Quote(st.Name), spec.Quote(user))
 		}
 	}
@@ -232,7 +234,7 @@ func parallelCandidate(r *run) {
 // together.
 func cacheMountNotWritable(r *run) {
 	r.runLikes(func(_ *spec.Stage, rl spec.RunLike, user string) {
-		if isRootUser(user) {
+		if spec.IsRootUser(user) {
 			return
 		}
 		for j := range rl.Options().Mounts {
@@ -324,80 +326,94 @@ func unpinnedBaseImage(r *run) {
 
 // --- the language's rules ---
 
-// uses calls fn with every value of the spec that is expanded with
-// ${...}, and every script that gets the args it mentions.
-func (r *run) uses(fn func(text string, script bool)) {
+// reads calls fn with every name the spec reads: in the values expanded
+// with ${...}, and in the scripts that get the args they mention.
+func (r *run) reads(fn func(name string)) {
 	for _, a := range r.s.Args {
-		fn(a.Value, false)
+		valueReads(a.Value, fn)
 	}
 	for _, st := range r.s.Stages {
-		fn(st.From.Value, false)
-		fn(st.Platform.Raw, false)
-		fn(st.Workdir.Value, false)
-		fn(st.User.Raw, false)
-		for _, v := range st.Env {
-			fn(v.Value, false)
+		for _, v := range []string{st.From.Value, st.Platform.Raw, st.Workdir.Value, st.User.Raw} {
+			valueReads(v, fn)
 		}
-		spec.WalkSteps(st.Steps, func(s spec.Step) {
-			switch s := s.(type) {
-			case *spec.EnvStep:
-				for _, v := range s.Env {
-					fn(v.Value, false)
-				}
-			case *spec.WorkdirStep:
-				fn(s.Workdir.Value, false)
-			case *spec.UserStep:
-				fn(s.User.Raw, false)
-			case *spec.CopyStep:
-				c := &s.Copy
-				for _, v := range append(append(append([]spec.String{}, c.Src...), c.Exclude...), c.Dst, c.From) {
-					fn(v.Value, false)
-				}
-				fn(c.Chown.Raw, false)
-				if c.Chmod != nil {
-					fn(c.Chmod.Raw, false)
-				}
-			case spec.RunLike:
-				fn(script(s), true)
-				for _, v := range s.Options().Env {
-					fn(v.Value, false)
-				}
-				for _, m := range s.Options().Mounts {
-					for _, v := range []spec.String{m.Target, m.ID, m.Source, m.Env, m.From} {
-						fn(v.Value, false)
-					}
-				}
-			}
-		})
+		for _, v := range st.Env {
+			valueReads(v.Value, fn)
+		}
+		spec.WalkSteps(st.Steps, func(s spec.Step) { stepReads(s, fn) })
 		if im := st.Image; im != nil {
 			for _, p := range im.Expose {
-				fn(p.Raw, false)
+				valueReads(p.Raw, fn)
 			}
 			for _, l := range im.Labels {
-				fn(l.Value, false)
+				valueReads(l.Value, fn)
 			}
 			for _, v := range im.Volumes {
-				fn(v.Value, false)
+				valueReads(v.Value, fn)
 			}
 			if im.Stopsignal != nil {
-				fn(im.Stopsignal.Raw, false)
+				valueReads(im.Stopsignal.Raw, fn)
 			}
 		}
+	}
+}
+
+// stepReads calls fn with every name one step reads (not the steps of a
+// parallel group: spec.WalkSteps visits those).
+func stepReads(s spec.Step, fn func(name string)) {
+	switch s := s.(type) {
+	case *spec.EnvStep:
+		for _, v := range s.Env {
+			valueReads(v.Value, fn)
+		}
+	case *spec.WorkdirStep:
+		valueReads(s.Workdir.Value, fn)
+	case *spec.UserStep:
+		valueReads(s.User.Raw, fn)
+	case *spec.CopyStep:
+		c := &s.Copy
+		for _, v := range append(append(append([]spec.String{}, c.Src...), c.Exclude...), c.Dst, c.From) {
+			valueReads(v.Value, fn)
+		}
+		valueReads(c.Chown.Raw, fn)
+		if c.Chmod != nil {
+			valueReads(c.Chmod.Raw, fn)
+		}
+	case spec.RunLike:
+		for _, n := range spec.ScriptNames(argScript(s)) {
+			fn(n)
+		}
+		var pkgs []spec.String
+		switch p := s.(type) {
+		case *spec.AptStep:
+			pkgs = p.Apt
+		case *spec.ApkStep:
+			pkgs = p.Apk
+		}
+		for _, v := range pkgs {
+			valueReads(v.Value, fn)
+		}
+		for _, v := range s.Options().Env {
+			valueReads(v.Value, fn)
+		}
+		for _, m := range s.Options().Mounts {
+			for _, v := range []spec.String{m.Target, m.ID, m.Source, m.Env, m.From} {
+				valueReads(v.Value, fn)
+			}
+		}
+	}
+}
+
+// valueReads calls fn with the names a value expanded with ${...} reads.
+func valueReads(text string, fn func(name string)) {
+	for _, n := range referenced(text) {
+		fn(n)
 	}
 }
 
 // unusedArg finds declared args that nothing reads.
 func unusedArg(r *run) {
 	used := map[string]bool{}
-	r.uses(func(text string, isScript bool) {
-		names := referenced(text)
-		if isScript {
-			names = mentioned(text)
-		}
-		for _, n := range names {
-			used[n] = true
-		}
-	})
+	r.reads(func(name string) { used[name] = true })
 	for _, a := range r.s.Args {
 		if !used[a.Name] {
 			r.report(spec.Field(&r.s.Node, "args."+a.Name), "", a.NameRange, "arg %s is declared but no value or script reads it: remove it, or use ${%s}", a.Name, a.Name)
@@ -412,7 +428,7 @@ func unusedSecretMount(r *run) {
 		text := s.Run.String()
 		for i := range s.Mounts {
 			m := &s.Mounts[i]
-			if m.Type.Value != spec.MountSecret || m.Env.Value == "" || mentions(text, m.Env.Value) {
+			if m.Type.Value != spec.MountSecret || m.Env.Value == "" || slices.Contains(spec.ScriptNames(text), m.Env.Value) {
 				continue
 			}
 			r.report(&m.Node, "env", m.Env.Range, "the secret is mounted as $%s, but the script never mentions it: a typo in either name leaves the script without it; if a program reads it from the environment, skip this rule with a comment saying so", m.Env.Value)
@@ -428,7 +444,7 @@ func workdirRelativePath(r *run) {
 			continue
 		}
 		abs := false
-		if parent := r.stages[r.expand(st.From.Value)]; parent != nil && parent != st {
+		if parent := r.parent(st); parent != nil {
 			abs = r.imageOf(parent).absWorkdir
 		}
 		check := func(n *spec.Node, key string, wd spec.String) {
@@ -471,32 +487,13 @@ func argInvalidatesDependencies(r *run) {
 		for i := 0; i < last; i++ {
 			s := st.Steps[i]
 			var read []string
-			collect := func(text string, isScript bool) {
-				names := referenced(text)
-				if isScript {
-					names = mentioned(text)
-				}
-				for _, n := range names {
+			spec.WalkSteps([]spec.Step{s}, func(s spec.Step) {
+				stepReads(s, func(n string) {
 					if _, isArg := r.args[n]; isArg && !slices.Contains(read, n) {
 						read = append(read, n)
 					}
-				}
-			}
-			switch s := s.(type) {
-			case spec.RunLike:
-				collect(script(s), true)
-				for _, v := range s.Options().Env {
-					collect(v.Value, false)
-				}
-			case *spec.CopyStep:
-				for _, v := range append(append([]spec.String{}, s.Copy.Src...), s.Copy.Dst) {
-					collect(v.Value, false)
-				}
-			case *spec.EnvStep:
-				for _, v := range s.Env {
-					collect(v.Value, false)
-				}
-			}
+				})
+			})
 			if len(read) > 0 {
 				n := s.StepNode()
 				r.report(n, "", n.Range, "this step reads %s before the dependency install at line %d, so changing it reinstalls the dependencies: move the step after the install, or into a later stage", strings.Join(read, ", "), st.Steps[last].StepNode().Range.Start.Line)
@@ -529,7 +526,7 @@ func shellFormEntrypoint(r *run) {
 			cmd *spec.Command
 		}{{"entrypoint", st.Image.Entrypoint}, {"cmd", st.Image.Cmd}} {
 			if c.cmd != nil && !c.cmd.IsExec && strings.TrimSpace(c.cmd.Shell) != "" {
-				r.report(&st.Image.Node, c.key, c.cmd.Range, "%s in shell form runs under /bin/sh -c, which does not pass SIGTERM on, so the container is killed rather than stopped: write it as a list, [%s]", c.key, strings.Join(strings.Fields(c.cmd.Shell), ", "))
+				r.report(&st.Image.Node, c.key, c.cmd.Range, "%s in shell form runs under /bin/sh -c, which does not pass SIGTERM on, so the container is killed rather than stopped: write it as a list, %s", c.key, execForm(c.cmd.Shell))
 			}
 		}
 	}
@@ -543,3 +540,28 @@ func undescribedTarget(r *run) {
 		}
 	}
 }
+
+// execForm suggests the list form of a shell-form command: its words as
+// the shell would split them (quotes kept together, $NAME left as
+// written), each as a quoted YAML string.
+func execForm(command string) string {
+	words, err := shell.NewLex('\\').ProcessWords(command, keepEnv{})
+	if err != nil {
+		words = strings.Fields(command)
+	}
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		dt, _ := json.Marshal(w)
+		quoted[i] = string(dt)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+// keepEnv leaves every $NAME as it is written.
+type keepEnv struct{}
+
+// Get returns $key, so that the variable stays in the word.
+func (keepEnv) Get(key string) (string, bool) { return "$" + key, true }
+
+// Keys returns no names.
+func (keepEnv) Keys() []string { return nil }

@@ -1,17 +1,11 @@
 package check
 
 import (
-	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
-
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
-
-func fmtJoin(errs []error) error { return errors.Join(errs...) }
 
 // script returns what a run-like step runs, as one text: the shell form
 // as written, the exec form joined, a preset as its tool and arguments.
@@ -30,25 +24,22 @@ func script(s spec.Step) string {
 	return ""
 }
 
-var nameRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
-
-// mentioned returns the names a script mentions as $NAME or ${NAME.
-func mentioned(text string) []string {
-	var names []string
-	for _, m := range nameRe.FindAllStringSubmatch(text, -1) {
-		names = append(names, m[1])
-	}
-	return names
-}
-
-// mentions reports whether text mentions $name or ${name.
-func mentions(text, name string) bool {
-	for _, n := range mentioned(text) {
-		if n == name {
-			return true
+// argScript returns the text of a run-like step in which $NAME reads an
+// arg, as the compiler reads it: the shell form of a run or a tool
+// preset's arguments (with the tool in front), and nothing for an exec
+// form. apt and apk read args through their package values instead.
+func argScript(s spec.RunLike) string {
+	switch s := s.(type) {
+	case *spec.RunStep:
+		return s.Run.Script()
+	case spec.Tool:
+		tool, args := s.Command()
+		if args.IsExec {
+			return ""
 		}
+		return tool + " " + args.Script()
 	}
-	return false
+	return ""
 }
 
 // tool is a package manager a run may call, with where it keeps its cache
@@ -98,45 +89,21 @@ func cached(t *tool, mounts []spec.Mount) bool {
 }
 
 // installsDependencies reports whether a step installs the project's
-// dependencies: a run calling pip, uv, go or npm to install, or the pip,
-// uv and go presets doing so.
+// dependencies: a run, or the pip, uv or go preset, calling pip, uv, go or
+// npm to install.
 func installsDependencies(s spec.Step) bool {
-	switch s := s.(type) {
-	case *spec.RunStep:
-		for _, t := range installers(s.Run.String()) {
-			if t.deps {
-				return true
-			}
+	for _, t := range installers(script(s)) {
+		if t.deps {
+			return true
 		}
-	case *spec.PipStep:
-		return pipInstallRe.MatchString(s.Pip.String())
-	case *spec.UvStep:
-		return uvInstallRe.MatchString(s.Uv.String())
-	case *spec.GoStep:
-		return goInstallRe.MatchString(s.Go.String())
 	}
 	return false
 }
 
-var (
-	pipInstallRe = regexp.MustCompile(`^\s*install\b`)
-	uvInstallRe  = regexp.MustCompile(`^\s*(?:sync|pip\s+install)\b`)
-	goInstallRe  = regexp.MustCompile(`^\s*(?:mod\s+download|build)\b`)
-)
-
 // toolInstall returns what a step installs as a tool ("uv tool install
 // ruff", "pip install black", "go install ...", "npm install -g ..."), or "".
 func toolInstall(s spec.Step) string {
-	var text string
-	switch s := s.(type) {
-	case *spec.RunStep:
-		text = s.Run.String()
-	case spec.Tool:
-		tool, args := s.Command()
-		text = tool + " " + args.String()
-	default:
-		return ""
-	}
+	text := script(s)
 	if m := toolInstallRe.FindString(text); m != "" && !strings.Contains(text, "&&") && !strings.Contains(text, "\n") {
 		return m
 	}
