@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -274,7 +275,7 @@ func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name
 	}
 	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
-		return nil, nil, c.errorf(n, key, at, "%s names no stage and is not a valid image reference%s", spec.Quote(name), spec.DidYouMean(name, c.spec.Stages.Names()))
+		return nil, nil, c.errorf(n, key, at, "%s", spec.UnknownSource(name, c.spec.Stages.Names()))
 	}
 	ref := reference.TagNameOnly(named).String()
 	id := "image:" + ref + "@" + platforms.FormatAll(pl)
@@ -291,19 +292,13 @@ func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name
 func cycleOf(stack []*frame, name string) string {
 	var names []string
 	for i := len(stack) - 1; i >= 0; i-- {
-		names = append(names, spec.Shorten(stack[i].sp.stage.Name))
+		names = append(names, stack[i].sp.stage.Name)
 		if stack[i].sp.stage.Name == name {
 			break
 		}
 	}
-	for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
-		names[i], names[j] = names[j], names[i]
-	}
-	names = append(names, spec.Shorten(name))
-	if len(names) > 24 {
-		names = append(append(names[:12:12], "..."), names[len(names)-12:]...)
-	}
-	return strings.Join(names, " -> ")
+	slices.Reverse(names)
+	return spec.CycleText(append(names, name))
 }
 
 // mainContextPaths returns the main-context paths that the copy and bind

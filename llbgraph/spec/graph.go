@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -59,7 +60,7 @@ func (v *validator) graph(s *Spec, names map[string]*Stage) {
 				return
 			}
 			if _, err := reference.ParseNormalizedNamed(name); err != nil {
-				v.at(n, key, from.Range, "%s names no stage and is not a valid image reference%s", Quote(name), DidYouMean(name, s.Stages.Names()))
+				v.at(n, key, from.Range, "%s", UnknownSource(name, s.Stages.Names()))
 			}
 		})
 	}
@@ -108,24 +109,29 @@ func (v *validator) graph(s *Spec, names map[string]*Stage) {
 						break
 					}
 				}
-				for i, j := 0, len(cycle)-1; i < j; i, j = i+1, j-1 {
-					cycle[i], cycle[j] = cycle[j], cycle[i]
-				}
+				slices.Reverse(cycle)
 				cycle = append(cycle, s.Stages[to].Name)
-				v.at(e.node, e.key, e.val.Range, "stages form a cycle: %s", cycleText(cycle))
+				v.at(e.node, e.key, e.val.Range, "stages form a cycle: %s", CycleText(cycle))
 			}
 		}
 	}
 }
 
-// cycleText formats a cycle a -> b -> a, shortening a long one.
-func cycleText(cycle []string) string {
+// CycleText formats a cycle of stage names as a -> b -> a: each name
+// shortened, and a long cycle cut to its first and last names.
+func CycleText(cycle []string) string {
 	if len(cycle) > 2*maxListed {
 		head := cycle[:maxListed]
 		tail := cycle[len(cycle)-maxListed:]
 		return arrows(head) + " -> ... -> " + arrows(tail)
 	}
 	return arrows(cycle)
+}
+
+// UnknownSource is the message for a from that names neither a stage nor
+// a valid image reference, suggesting the stage it may mean.
+func UnknownSource(name string, stages []string) string {
+	return Quote(name) + " names no stage and is not a valid image reference" + DidYouMean(name, stages)
 }
 
 func arrows(names []string) string {
