@@ -64,12 +64,22 @@ func (s scope) keys() []string {
 }
 
 func lookupEnv(env []string, key string) (string, bool) {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v, true
-		}
+	if i := envIndex(env, key); i >= 0 {
+		_, v, _ := strings.Cut(env[i], "=")
+		return v, true
 	}
 	return "", false
+}
+
+// envIndex returns the index of the last NAME=value entry of env for key,
+// or -1.
+func envIndex(env []string, key string) int {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, _, ok := strings.Cut(env[i], "="); ok && k == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // replaceRe finds ${NAME/...} and ${NAME//...}, the substitutions whose
@@ -199,8 +209,9 @@ func (s scope) referencedArgs(script string) []string {
 		}
 		if i, ok := s.c.argOrder[name]; ok {
 			out = append(out, found{i, name + "=" + s.c.args[name]})
-		} else if v, ok := lookupEnv(s.c.platformKV, name); ok {
-			out = append(out, found{len(s.c.argOrder) + platformArgIndex(name), name + "=" + v})
+		} else if i := envIndex(s.c.platformKV, name); i >= 0 {
+			// after the declared args, in the order the build sets them
+			out = append(out, found{len(s.c.argOrder) + i, s.c.platformKV[i]})
 		} else {
 			continue
 		}
@@ -214,13 +225,4 @@ func (s scope) referencedArgs(script string) []string {
 		kvs[i] = f.kv
 	}
 	return kvs
-}
-
-func platformArgIndex(name string) int {
-	for i, n := range []string{"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "SOURCE_DATE_EPOCH"} {
-		if n == name {
-			return i
-		}
-	}
-	return 0
 }
