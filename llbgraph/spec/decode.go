@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -595,14 +596,7 @@ func (d *decoder) step(l loc, n *yaml.Node, depth int) Step {
 	return s
 }
 
-func isStepKind(k StepKind) bool {
-	for _, s := range stepKinds {
-		if s == k {
-			return true
-		}
-	}
-	return false
-}
+func isStepKind(k StepKind) bool { return slices.Contains(stepKinds, k) }
 
 // parsed decodes the value types that Load parses: it reports whether v
 // is one of them.
@@ -699,10 +693,8 @@ func (d *decoder) parsed(l loc, n *yaml.Node, v reflect.Value) bool {
 
 // checkEnum checks that v is one of options.
 func checkEnum[T ~string](v T, options []T, what string) error {
-	for _, o := range options {
-		if v == o {
-			return nil
-		}
+	if slices.Contains(options, v) {
+		return nil
 	}
 	names := make([]string, len(options))
 	for i, o := range options {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,13 +32,7 @@ var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, K
 var runLikeKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo}
 
 // RunLike reports whether steps of the kind run a command.
-func (k StepKind) RunLike() bool {
-	switch k {
-	case KindRun, KindApt, KindApk, KindPip, KindUv, KindGo:
-		return true
-	}
-	return false
-}
+func (k StepKind) RunLike() bool { return slices.Contains(runLikeKinds, k) }
 
 // Step is one entry of a stage's steps: a *RunStep, *AptStep, *ApkStep,
 // *PipStep, *UvStep, *GoStep, *CopyStep, *ParallelStep, *EnvStep,

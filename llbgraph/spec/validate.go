@@ -130,6 +130,12 @@ func Field(n *Node, key string) *Node {
 	return &Node{Range: n.Range, up: n, key: key, idx: -1}
 }
 
+// item returns a node standing for entry i of the list at key under n, for
+// errors about an entry that has no Node of its own.
+func item(n *Node, key string, i int) *Node {
+	return &Node{Range: n.Range, up: n, key: key, idx: i}
+}
+
 func (v *validator) patterns(n *Node, key string, patterns []String) {
 	for i, p := range patterns {
 		if strings.TrimSpace(p.Value) == "" {
@@ -137,7 +143,7 @@ func (v *validator) patterns(n *Node, key string, patterns []String) {
 			continue
 		}
 		if _, err := patternmatcher.New([]string{p.Value}); err != nil {
-			v.at(&Node{Range: n.Range, up: n, key: key, idx: i}, "", p.Range, "invalid pattern %s: %v", Quote(p.Value), err)
+			v.at(item(n, key, i), "", p.Range, "invalid pattern %s: %v", Quote(p.Value), err)
 		}
 	}
 }
@@ -273,7 +279,7 @@ func (v *validator) packages(n *Node, key string, pkgs []String) {
 	}
 	for i, p := range pkgs {
 		if !packageRe.MatchString(p.Value) || strings.HasPrefix(p.Value, "-") {
-			v.at(&Node{Range: n.Range, up: n, key: key, idx: i}, "", p.Range, "%s is not a package name", Quote(p.Value))
+			v.at(item(n, key, i), "", p.Range, "%s is not a package name", Quote(p.Value))
 		}
 	}
 }
@@ -349,7 +355,7 @@ func (v *validator) copy(c *Copy) {
 	}
 	for i, s := range c.Src {
 		if strings.TrimSpace(s.Value) == "" {
-			v.at(&Node{Range: n.Range, up: n, key: "src", idx: i}, "", s.Range, "a src must not be empty")
+			v.at(item(n, "src", i), "", s.Range, "a src must not be empty")
 		}
 	}
 	switch dst := c.Dst.Value; {
@@ -377,12 +383,12 @@ func (v *validator) image(im *Image) {
 	for i := range im.Expose {
 		p := &im.Expose[i]
 		if err := p.check(); err != nil {
-			v.at(&Node{Range: n.Range, up: n, key: "expose", idx: i}, "", p.Range, "%v", err)
+			v.at(item(n, "expose", i), "", p.Range, "%v", err)
 		}
 	}
 	for i, vol := range im.Volumes {
 		if strings.TrimSpace(vol.Value) == "" {
-			v.at(&Node{Range: n.Range, up: n, key: "volumes", idx: i}, "", vol.Range, "a volume must not be empty")
+			v.at(item(n, "volumes", i), "", vol.Range, "a volume must not be empty")
 		}
 	}
 	for _, l := range im.Labels {
