@@ -77,15 +77,23 @@ func lintResults(ctx context.Context, s *spec.Spec, bc *dockerui.Client, src *do
 		return nil, err
 	}
 	res := &lint.LintResults{}
-	idx := res.AddSource(src.SourceMap)
+	res.Warnings = LintWarnings(findings, res.AddSource(src.SourceMap))
+	return res, nil
+}
+
+// LintWarnings are findings as --call=check reports them, located in the
+// source at sourceIndex of the results. `frontend check --format json`
+// prints the same.
+func LintWarnings(findings []check.Finding, sourceIndex int) []lint.Warning {
+	var out []lint.Warning
 	for _, f := range findings {
-		res.Warnings = append(res.Warnings, lint.Warning{
+		out = append(out, lint.Warning{
 			RuleName:    f.Rule.Name,
 			Description: f.Rule.Description,
 			URL:         f.Rule.URL(),
 			Detail:      f.Message,
-			Location:    &pb.Location{SourceIndex: int32(idx), Ranges: []*pb.Range{llbgraph.PBRange(f.Range)}},
+			Location:    &pb.Location{SourceIndex: int32(sourceIndex), Ranges: []*pb.Range{llbgraph.PBRange(f.Range)}},
 		})
 	}
-	return res, nil
+	return out
 }

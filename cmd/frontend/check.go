@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/patternmatcher/ignorefile"
 
+	"github.com/ohlcv-rag/ohlcv-build/frontend"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/check"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
@@ -42,16 +43,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	// Flags may come after the directory, as with docker build.
-	var dirs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return checkBadSpec
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	dirs, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return checkClean
+	}
+	if err != nil {
+		return checkBadSpec
 	}
 	if len(dirs) > 1 {
 		fs.Usage()
@@ -61,16 +58,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "unknown format %q: want text, json or sarif\n", *format)
 		return checkBadSpec
 	}
-	dir := "."
-	if len(dirs) == 1 {
-		dir = dirs[0]
-	}
-	if *file == "" {
-		*file = filepath.Join(dir, spec.DefaultFilename)
-	}
+	name, dir := specPath(*file, dirs)
 
-	s, findings, err := checkFile(*file, dir, *target)
-	out, ferr := formatCheck(*format, *file, s, findings, err)
+	data, findings, err := checkFile(name, dir, *target)
+	out, ferr := formatCheck(*format, name, data, findings, err)
 	if ferr != nil {
 		fmt.Fprintln(stderr, "error:", ferr)
 		return checkBadSpec
@@ -91,29 +82,30 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 }
 
 // checkFile loads the spec and runs the checks its configuration enables,
-// with the context's .dockerignore.
-func checkFile(file, dir, target string) (*spec.Spec, []check.Finding, error) {
+// with the context's .dockerignore. It returns the spec's bytes as read,
+// for the JSON output's source, also when they fail to load.
+func checkFile(file, dir, target string) ([]byte, []check.Finding, error) {
 	dt, err := os.ReadFile(file)
 	if err != nil {
 		return nil, nil, err
 	}
 	s, err := spec.Load(file, dt)
 	if err != nil {
-		return nil, nil, err
+		return dt, nil, err
 	}
 	if err := check.ValidateConfig(s); err != nil {
-		return s, nil, err
+		return dt, nil, err
 	}
 	if target != "" {
 		if _, err := llbgraph.TargetName(s, target); err != nil {
-			return s, nil, err
+			return dt, nil, err
 		}
 	}
 	ignore, err := readIgnore(filepath.Join(dir, ".dockerignore"))
 	if err != nil {
-		return s, nil, err
+		return dt, nil, err
 	}
-	return s, check.Run(s, check.SpecConfig(s), check.Input{Ignore: ignore, Target: target}), nil
+	return dt, check.Run(s, check.SpecConfig(s), check.Input{Ignore: ignore, Target: target}), nil
 }
 
 // readIgnore reads a .dockerignore; a missing one is empty.
@@ -130,13 +122,13 @@ func readIgnore(path string) ([]string, error) {
 }
 
 // formatCheck renders findings, or the load error, in format.
-func formatCheck(format, file string, s *spec.Spec, findings []check.Finding, loadErr error) ([]byte, error) {
+func formatCheck(format, file string, data []byte, findings []check.Finding, loadErr error) ([]byte, error) {
 	switch format {
 	case "sarif":
 		out, err := check.SARIF(file, findings, loadErr, version)
 		return append(out, '\n'), err
 	case "json":
-		out, err := json.MarshalIndent(lintResults(file, s, findings, loadErr), "", "  ")
+		out, err := json.MarshalIndent(lintResults(file, data, findings, loadErr), "", "  ")
 		return append(out, '\n'), err
 	}
 	var b strings.Builder
@@ -155,22 +147,14 @@ func formatCheck(format, file string, s *spec.Spec, findings []check.Finding, lo
 
 // lintResults is the JSON `docker buildx build --call=check,format=json`
 // prints, so tools that read one read the other.
-func lintResults(file string, s *spec.Spec, findings []check.Finding, loadErr error) *lint.LintResults {
-	res := &lint.LintResults{Warnings: []lint.Warning{}}
-	var data []byte
-	if s != nil {
-		data = s.Source
-	} else if dt, err := os.ReadFile(file); err == nil && len(dt) <= spec.MaxSize {
-		data = dt
+func lintResults(file string, data []byte, findings []check.Finding, loadErr error) *lint.LintResults {
+	if len(data) > spec.MaxSize {
+		data = nil
 	}
+	res := &lint.LintResults{Warnings: []lint.Warning{}}
 	res.Sources = []*pb.SourceInfo{{Filename: file, Language: llbgraph.Language, Data: data}}
 	const idx = 0
-	for _, f := range findings {
-		res.Warnings = append(res.Warnings, lint.Warning{
-			RuleName: f.Rule.Name, Description: f.Rule.Description, URL: f.Rule.URL(), Detail: f.Message,
-			Location: &pb.Location{SourceIndex: int32(idx), Ranges: []*pb.Range{llbgraph.PBRange(f.Range)}},
-		})
-	}
+	res.Warnings = append(res.Warnings, frontend.LintWarnings(findings, idx)...)
 	if loadErr != nil {
 		be := &lint.BuildError{Message: loadErr.Error()}
 		if errs := spec.Errors(loadErr); len(errs) > 0 && !errs[0].Range.IsZero() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/graph"
@@ -38,14 +37,7 @@ func runGraph(w io.Writer, args []string) error {
 	if err := graph.CheckFormat(*format); err != nil {
 		return err
 	}
-	name := *file
-	if name == "" {
-		dir := "."
-		if len(dirs) == 1 {
-			dir = dirs[0]
-		}
-		name = filepath.Join(dir, spec.DefaultFilename)
-	}
+	name, _ := specPath(*file, dirs)
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return err
@@ -64,21 +56,4 @@ func runGraph(w io.Writer, args []string) error {
 	}
 	_, err = io.WriteString(w, out)
 	return err
-}
-
-// parseInterspersed parses flags that may come before or after the
-// positional arguments, which it returns. After -h, which prints the
-// usage, it returns flag.ErrHelp.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
