@@ -128,7 +128,7 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]string, src *dockerui.Source) {
 	names := make([]string, 0, len(buildArgs))
 	for name := range buildArgs {
-		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) && name != sourceDateEpochArg {
+		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) && name != llbgraph.SourceDateEpochArg {
 			names = append(names, name)
 		}
 	}
@@ -138,14 +138,11 @@ func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]
 	}
 }
 
-// sourceDateEpochArg is the build arg that makes builds reproducible.
-const sourceDateEpochArg = "SOURCE_DATE_EPOCH"
-
 // sourceDateEpoch reads the SOURCE_DATE_EPOCH build arg, as the Dockerfile
 // frontend does: seconds since 1970, or "context" for the time of the main
 // context's git commit. It returns nil when the arg is not set.
 func sourceDateEpoch(ctx context.Context, bc *dockerui.Client) (*time.Time, error) {
-	v := bc.BuildArgs[sourceDateEpochArg]
+	v := bc.BuildArgs[llbgraph.SourceDateEpochArg]
 	switch {
 	case v == "":
 		return nil, nil
@@ -154,7 +151,7 @@ func sourceDateEpoch(ctx context.Context, bc *dockerui.Client) (*time.Time, erro
 	}
 	sec, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("build arg %s=%s: want seconds since 1970 (such as $(git log -1 --format=%%ct)) or \"context\"", sourceDateEpochArg, spec.Quote(v))
+		return nil, fmt.Errorf("build arg %s=%s: want seconds since 1970 (such as $(git log -1 --format=%%ct)) or \"context\"", llbgraph.SourceDateEpochArg, spec.Quote(v))
 	}
 	t := time.Unix(sec, 0).UTC()
 	return &t, nil

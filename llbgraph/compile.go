@@ -211,15 +211,24 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 		}
 	}
 	c.platformKV = platformArgs(opt.BuildPlatform, target)
+	buildArgs := opt.BuildArgs
 	if opt.Epoch != nil {
-		c.platformKV = append(c.platformKV, "SOURCE_DATE_EPOCH="+strconv.FormatInt(opt.Epoch.Unix(), 10))
+		// The epoch as resolved (the frontend reads "context" as the
+		// context's commit time), for a spec that declares the arg too,
+		// as the Dockerfile frontend sets it back into its build args.
+		epoch := strconv.FormatInt(opt.Epoch.Unix(), 10)
+		c.platformKV = append(c.platformKV, SourceDateEpochArg+"="+epoch)
+		if _, set := buildArgs[SourceDateEpochArg]; set {
+			buildArgs = maps.Clone(buildArgs)
+			buildArgs[SourceDateEpochArg] = epoch
+		}
 	}
 	c.proxy = proxyEnv(opt.BuildArgs)
 	// A default may name the args declared before it, as ARG a3="$a2-foo"
 	// does; a --build-arg value is taken as given.
 	for i, a := range s.Args {
 		c.argOrder[a.Name] = i
-		if v, ok := opt.BuildArgs[a.Name]; ok {
+		if v, ok := buildArgs[a.Name]; ok {
 			c.args[a.Name] = v
 			continue
 		}
@@ -232,6 +241,11 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 	}
 	return c, nil
 }
+
+// SourceDateEpochArg is the build arg that makes builds reproducible: the
+// frontend reads it into Opt.Epoch, and every build sets it for the runs
+// that mention it, as it sets the platform args.
+const SourceDateEpochArg = "SOURCE_DATE_EPOCH"
 
 // Language names the spec's language in source maps, as GitHub Linguist
 // does.

@@ -436,3 +436,22 @@ func TestEpoch(t *testing.T) {
 		t.Errorf("without an epoch, no times are set")
 	}
 }
+
+// A spec that declares SOURCE_DATE_EPOCH gets the epoch as the frontend
+// resolved it, not the build arg as written: "context" becomes the
+// context's commit time, as the Dockerfile frontend sets it back.
+func TestEpochDeclaredArg(t *testing.T) {
+	s := loadSpec(t, "version: 1\nargs: {SOURCE_DATE_EPOCH: \"0\"}\nstages:\n  app:\n    from: busybox:latest\n    steps:\n      - run: echo $SOURCE_DATE_EPOCH\n")
+	epoch := time.Unix(1700000000, 0).UTC()
+	opt := testOpt("app")
+	opt.Epoch = &epoch
+	opt.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "context"}
+	g := marshal(t, compile(t, s, opt).State)
+	_, run := g.one(t, "run: echo $SOURCE_DATE_EPOCH")
+	if env := run.GetExec().Meta.Env; !slices.Contains(env, "SOURCE_DATE_EPOCH=1700000000") || slices.Contains(env, "SOURCE_DATE_EPOCH=context") {
+		t.Errorf("env %v, want SOURCE_DATE_EPOCH=1700000000", env)
+	}
+	if opt.BuildArgs["SOURCE_DATE_EPOCH"] != "context" {
+		t.Errorf("Compile changed the caller's build args: %v", opt.BuildArgs)
+	}
+}
