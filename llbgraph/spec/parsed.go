@@ -176,7 +176,7 @@ func (o *Owner) ByName() bool {
 	return (o.User != "" && !isDigits(o.User)) || (o.Group != "" && !isDigits(o.Group))
 }
 
-var ownerPartRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$`)
+var ownerPartRe = regexp.MustCompile(`^` + OwnerPartPattern + `$`)
 
 // ParseOwner parses user[:group]. Each part is a number or a name of
 // letters, digits, '_', '.' and '-'.

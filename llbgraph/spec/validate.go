@@ -22,8 +22,8 @@ var platformArgs = []string{
 func IsPlatformArg(name string) bool { return slices.Contains(platformArgs, name) }
 
 var (
-	stageNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	argNameRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	stageNameRe = regexp.MustCompile(StageNamePattern)
+	argNameRe   = regexp.MustCompile(ArgNamePattern)
 	packageRe   = regexp.MustCompile(`^[A-Za-z0-9${}._+:=/@~<>*-]+$`)
 )
 

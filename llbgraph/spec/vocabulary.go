@@ -5,6 +5,19 @@ import "slices"
 // The language's closed vocabularies, for tools built on the spec (the
 // JSON Schema generator, editors). Each returns a copy.
 
+// The patterns of names, as regular expressions that Go's regexp and
+// JavaScript's RegExp read alike; Load checks names with them.
+const (
+	// StageNamePattern is a stage's name (stages.NAME).
+	StageNamePattern = `^[a-z0-9][a-z0-9._-]*$`
+	// ArgNamePattern is an arg's name (args.NAME).
+	ArgNamePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
+	// OwnerPartPattern is one side of user[:group], unanchored: a number
+	// or a name of letters, digits, '_', '.' and '-', with an optional
+	// trailing '$'.
+	OwnerPartPattern = `[A-Za-z0-9_][A-Za-z0-9_.-]*\$?`
+)
+
 // StepKinds returns the step kinds, in the order the docs list them.
 func StepKinds() []StepKind { return slices.Clone(stepKinds) }
 

@@ -88,7 +88,7 @@ func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions)
 	version := prop(root, "version")
 	*version = jsonschema.Schema{Type: "integer", Const: spec.Version, Description: version.Description}
 	prop(root, "args").PropertyNames = &jsonschema.Schema{
-		Pattern: argNamePattern,
+		Pattern: spec.ArgNamePattern,
 		Not:     &jsonschema.Schema{Enum: anys(platformArgs)},
 	}
 	root.PatternProperties = map[string]*jsonschema.Schema{

@@ -15,12 +15,6 @@ import (
 const (
 	// template matches a value the compiler expands first.
 	template = `[\s\S]*[$\\][\s\S]*`
-	// ownerPart is a user or a group: a number or a name.
-	ownerPart = `[A-Za-z0-9_][A-Za-z0-9_.-]*\$?`
-	// stageNamePattern is a stage's name (stages.NAME).
-	stageNamePattern = `^[a-z0-9][a-z0-9._-]*$`
-	// argNamePattern is an arg's name (args.NAME).
-	argNamePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
 	// envNamePattern is an environment variable's name: no '=', no spaces.
 	envNamePattern = `^[^=\s]+$`
 )
@@ -69,14 +63,14 @@ func (g *generator) mapType(t reflect.Type) *jsonschema.Schema {
 		return &jsonschema.Schema{
 			Type:                 "object",
 			MinProperties:        uint64p(1),
-			PropertyNames:        &jsonschema.Schema{Pattern: stageNamePattern, Not: &jsonschema.Schema{Const: "scratch"}},
+			PropertyNames:        &jsonschema.Schema{Pattern: spec.StageNamePattern, Not: &jsonschema.Schema{Const: "scratch"}},
 			AdditionalProperties: ref("Stage"),
 		}
 	case reflect.TypeFor[spec.Step]():
 		return ref("Step")
 	case reflect.TypeFor[spec.Owner]():
 		s := scalar()
-		s.Pattern = `^(?:` + ownerPart + `(?::` + ownerPart + `)?|` + template + `)$`
+		s.Pattern = `^(?:` + spec.OwnerPartPattern + `(?::` + spec.OwnerPartPattern + `)?|` + template + `)$`
 		return s
 	case reflect.TypeFor[[]spec.Port]():
 		// a list of ports, or one port for a list of one
