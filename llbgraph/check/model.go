@@ -20,7 +20,7 @@ type run struct {
 
 	stages  map[string]*spec.Stage
 	args    map[string]string
-	reached map[string]bool // nil: every stage counts
+	reached map[*spec.Stage]bool // nil: every stage counts
 	images  map[*spec.Stage]*image
 }
 
@@ -45,32 +45,14 @@ func newRun(s *spec.Spec, in Input) *run {
 		r.args[a.Name] = r.expand(a.Value)
 	}
 	if in.Target != "" {
-		r.reached = map[string]bool{}
-		r.reach(in.Target)
+		r.reached = spec.Reached(s, in.Target, r.expand)
 	}
 	return r
 }
 
-// reach marks name and every stage it reads as reached.
-func (r *run) reach(name string) {
-	stack := []string{name}
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		st := r.stages[n]
-		if st == nil || r.reached[n] {
-			continue
-		}
-		r.reached[n] = true
-		spec.Refs(st, func(_ *spec.Node, _ string, from spec.String) {
-			stack = append(stack, r.expand(from.Value))
-		})
-	}
-}
-
 // counts reports whether findings about stage st are wanted.
 func (r *run) counts(st *spec.Stage) bool {
-	return r.reached == nil || r.reached[st.Name]
+	return r.reached == nil || r.reached[st]
 }
 
 // report adds a finding of the current rule about key of node n, whose

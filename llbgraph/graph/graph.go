@@ -100,18 +100,9 @@ func Build(s *spec.Spec, target string) (*Graph, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Walk the references with an explicit stack, each stage once.
-		stack := []int{index[name]}
-		included[index[name]] = true
-		for len(stack) > 0 {
-			st := s.Stages[stack[len(stack)-1]]
-			stack = stack[:len(stack)-1]
-			spec.Refs(st, func(_ *spec.Node, _ string, from spec.String) {
-				if i, ok := index[from.Value]; ok && !included[i] {
-					included[i] = true
-					stack = append(stack, i)
-				}
-			})
+		reached := spec.Reached(s, name, nil)
+		for i, st := range s.Stages {
+			included[i] = reached[st]
 		}
 	}
 

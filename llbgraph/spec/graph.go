@@ -39,6 +39,37 @@ func Refs(st *Stage, fn func(n *Node, key string, from String)) {
 	})
 }
 
+// Reached returns the stages target reaches through from, copy.from and
+// mount.from, target included, each visited once. Each name is passed
+// through expand first (nil: as written); a name that is no stage (an
+// image, a named context) is not followed.
+func Reached(s *Spec, target string, expand func(string) string) map[*Stage]bool {
+	byName := make(map[string]*Stage, len(s.Stages))
+	for _, st := range s.Stages {
+		if _, dup := byName[st.Name]; !dup {
+			byName[st.Name] = st
+		}
+	}
+	reached := map[*Stage]bool{}
+	stack := []string{target}
+	for len(stack) > 0 {
+		st := byName[stack[len(stack)-1]]
+		stack = stack[:len(stack)-1]
+		if st == nil || reached[st] {
+			continue
+		}
+		reached[st] = true
+		Refs(st, func(_ *Node, _ string, from String) {
+			name := from.Value
+			if expand != nil {
+				name = expand(name)
+			}
+			stack = append(stack, name)
+		})
+	}
+	return reached
+}
+
 // graph checks the references between stages that are written literally:
 // a name that is neither a stage nor a valid image reference, and cycles.
 // The compiler checks again after expanding ${NAME}, but Load already
