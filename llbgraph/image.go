@@ -105,6 +105,19 @@ func (b *stageBuild) setEnvVar(name, value string) {
 	cfg.img.Config.Env = append(env, name+"="+value)
 }
 
+// ownMap makes a map of the image config writable by this stage: a copy of
+// the inherited one the first time (owned records that), and an empty map
+// for none.
+func ownMap[M ~map[K]V, K comparable, V any](m *M, owned *bool) {
+	if !*owned {
+		*m = maps.Clone(*m)
+		*owned = true
+	}
+	if *m == nil {
+		*m = M{}
+	}
+}
+
 // history records a step in the image's history, the way `docker history`
 // shows it; withLayer says whether the step made a layer.
 func (b *stageBuild) history(createdBy string, withLayer bool) {
@@ -187,13 +200,7 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 			if err := b.c.budget.spend(16 * (p.Last - p.First + 1 + len(cfg.ExposedPorts)*boolInt(!b.cfg.owned.ports))); err != nil {
 				return b.c.errorf(n, key, p.Range, "%v", err)
 			}
-			if !b.cfg.owned.ports {
-				cfg.ExposedPorts = maps.Clone(cfg.ExposedPorts)
-				b.cfg.owned.ports = true
-			}
-			if cfg.ExposedPorts == nil {
-				cfg.ExposedPorts = map[string]struct{}{}
-			}
+			ownMap(&cfg.ExposedPorts, &b.cfg.owned.ports)
 			for _, e := range p.Each() {
 				cfg.ExposedPorts[e] = struct{}{}
 			}
@@ -205,13 +212,7 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 		if err := b.c.budget.spend(32 * (len(im.Labels) + len(cfg.Labels)*boolInt(!b.cfg.owned.labels))); err != nil {
 			return b.c.errorf(n, "labels", n.Range, "%v", err)
 		}
-		if !b.cfg.owned.labels {
-			cfg.Labels = maps.Clone(cfg.Labels)
-			b.cfg.owned.labels = true
-		}
-		if cfg.Labels == nil {
-			cfg.Labels = map[string]string{}
-		}
+		ownMap(&cfg.Labels, &b.cfg.owned.labels)
 		kvs := make([]string, 0, len(im.Labels))
 		for _, l := range im.Labels {
 			v, err := sc.expand(spec.Field(n, "labels."+l.Name), "", l.Range, l.Value)
@@ -231,13 +232,7 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 		if err := b.c.budget.spend(32 * (len(vols) + len(cfg.Volumes)*boolInt(!b.cfg.owned.volumes))); err != nil {
 			return b.c.errorf(n, "volumes", n.Range, "%v", err)
 		}
-		if !b.cfg.owned.volumes {
-			cfg.Volumes = maps.Clone(cfg.Volumes)
-			b.cfg.owned.volumes = true
-		}
-		if cfg.Volumes == nil {
-			cfg.Volumes = map[string]struct{}{}
-		}
+		ownMap(&cfg.Volumes, &b.cfg.owned.volumes)
 		for _, v := range vols {
 			cfg.Volumes[v] = struct{}{}
 		}
