@@ -1,30 +1,5 @@
 package spec
 
-import "reflect"
-
-var mountType = reflect.TypeFor[Mount]()
-
-// fieldSet reports whether the field of *v with YAML key key is set (not
-// its zero value), and where it is written.
-func fieldSet(v any, key string) (bool, Range) {
-	rv := reflect.ValueOf(v).Elem()
-	idx, ok := fieldsOf(rv.Type()).byKey[key]
-	if !ok {
-		return false, Range{}
-	}
-	f := rv.FieldByIndex(idx)
-	if f.IsZero() {
-		return false, Range{}
-	}
-	if f.Kind() == reflect.Pointer {
-		f = f.Elem()
-	}
-	if r := f.FieldByName("Range"); r.IsValid() {
-		return true, r.Interface().(Range)
-	}
-	return true, Range{}
-}
-
 // link records each node's place in the document, for a spec built in Go
 // (Load links what it decodes).
 func link(s *Spec) {

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -257,7 +258,7 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 		o := r.Options()
 		v.vars(n, "env", o.Env)
 		if o.Network.Value != "" {
-			if err := checkEnum(o.Network.Value, networkModes, "network"); err != nil {
+			if err := o.Network.check(); err != nil {
 				v.at(n, "network", o.Network.Range, "%v", err)
 			}
 		}
@@ -293,10 +294,10 @@ func (v *validator) mount(m *Mount) {
 	}
 	keys, ok := mountKeys[kind]
 	if !ok {
-		v.at(n, "type", m.Type.Range, "%v", checkEnum(kind, mountKinds, "mount type"))
+		v.at(n, "type", m.Type.Range, "%v", m.Type.check())
 		return
 	}
-	for _, k := range fieldsOf(mountType).keys {
+	for _, k := range fieldsOf(reflect.TypeFor[Mount]()).keys {
 		if k == "type" || slices.Contains(keys, k) {
 			continue
 		}
@@ -325,7 +326,7 @@ func (v *validator) mount(m *Mount) {
 		v.at(n, "target", m.Target.Range, "a mount cannot cover / (the step's root); name a directory such as /run/%s", kind)
 	}
 	if m.Sharing.Value != "" {
-		if err := checkEnum(m.Sharing.Value, sharingModes, "sharing"); err != nil {
+		if err := m.Sharing.check(); err != nil {
 			v.at(n, "sharing", m.Sharing.Range, "%v", err)
 		}
 	}
