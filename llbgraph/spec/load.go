@@ -57,7 +57,6 @@ func Load(filename string, data []byte) (s *Spec, err error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	s.checked = true
 	return s, nil
 }
 

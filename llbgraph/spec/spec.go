@@ -56,8 +56,6 @@ type Spec struct {
 	Source []byte `yaml:"-"`
 	// Node is where the document sits in the file.
 	Node Node `yaml:"-"`
-
-	checked bool
 }
 
 // Stage is one named build stage: a base, steps run on it, and the image
@@ -192,10 +190,6 @@ type Healthcheck struct {
 	// Node is where the health check sits in the file.
 	Node Node `yaml:"-"`
 }
-
-// Checked reports whether the spec passed [Load] or [Validate] (and has
-// not been found wrong since). The compiler validates a spec that has not.
-func (s *Spec) Checked() bool { return s.checked }
 
 // CheckConfig configures the build checks. Rule names are checked against
 // the rules by the llbgraph/check package, which defines them.

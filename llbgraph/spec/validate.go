@@ -28,24 +28,19 @@ var (
 	packageRe   = regexp.MustCompile(`^[A-Za-z0-9${}._+:=/@~<>*-]+$`)
 )
 
-// Validate checks a spec built in Go, or changed after [Load], as Load
-// checks what it decodes: every problem at once, each an [*Error]. It
-// records each node's place in the document first, so that errors (its
-// own and the compiler's) name YAML paths.
+// Validate checks a spec as Load checks what it decodes: every problem at
+// once, each an [*Error] naming its YAML path. It first puts each node of a
+// spec built or changed in Go in its place in the document (its parent,
+// key and index), so that errors, its own and the compiler's, name paths
+// such as stages.app.steps[2].mounts[0].type. On a spec that nobody changes
+// meanwhile it is safe to call from several goroutines: a node already in
+// place is only read. The compiler calls it on every spec it is given; it
+// reads each value once, with no YAML to parse.
 func Validate(s *Spec) error {
 	if s == nil {
 		return &Error{Filename: DefaultFilename, Msg: "no spec"}
 	}
 	link(s)
-	err := Check(s)
-	s.checked = err == nil
-	return err
-}
-
-// Check validates s as [Validate] does, without changing it: safe to call
-// from several goroutines on one spec. Errors about a spec built in Go name
-// YAML paths only after Validate has linked its nodes.
-func Check(s *Spec) error {
 	filename := s.Filename
 	if filename == "" {
 		filename = DefaultFilename
