@@ -130,6 +130,10 @@ func (s *Stages) decodeYAML(d *decoder, l loc, n *yaml.Node, depth int) {
 		*s = nil
 		return
 	}
+	if len(entries) == 0 {
+		d.errorf(l, n, noStages) // here, where the mapping is; validation would say it at the top
+		return
+	}
 	out := make(Stages, 0, len(entries))
 	for _, e := range entries {
 		st := &Stage{Name: e.key, NameRange: nodeRange(e.keyN)}

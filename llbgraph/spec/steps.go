@@ -105,7 +105,9 @@ func (d *decoder) step(l loc, n *yaml.Node, depth int) Step {
 	}
 	switch {
 	case len(kinds) == 0:
-		d.errorf(l, n, "a step needs one of %s", oneOf(stepKinds))
+		if !d.unknownStepKeys(l, entries) {
+			d.errorf(l, n, "a step needs one of %s", oneOf(stepKinds))
+		}
 		return nil
 	case len(kinds) > 1:
 		names := make([]string, len(kinds))
@@ -134,6 +136,28 @@ func (d *decoder) step(l loc, n *yaml.Node, depth int) Step {
 }
 
 func isStepKind(k StepKind) bool { return slices.Contains(stepKinds, k) }
+
+// unknownStepKeys reports each key of a step without a kind that no step
+// takes, as in `- rn: make`, with the kind or key it may mean; it returns
+// whether there was one. Such a key is the step's kind mistyped, more often
+// than not.
+func (d *decoder) unknownStepKeys(l loc, entries []entry) bool {
+	known := make([]string, 0, len(stepKinds)+3)
+	for _, k := range stepKinds {
+		known = append(known, string(k))
+	}
+	known = append(known, fieldsOf(reflect.TypeFor[RunOptions]()).keys...)
+	found := false
+	for _, e := range entries {
+		if slices.Contains(known, e.key) {
+			continue
+		}
+		found = true
+		at := loc{up: l.up, key: joinKey(l, keySegment(e.key)), idx: -1}
+		d.errorf(at, e.keyN, "unknown key %s%s; a step needs one of %s", Quote(e.key), DidYouMean(e.key, known), oneOf(stepKinds))
+	}
+	return found
+}
 
 // RunLike is a step that runs a command: run and the presets.
 type RunLike interface {

@@ -50,6 +50,9 @@ func Validate(s *Spec) error {
 	return errs.err()
 }
 
+// noStages says that a spec has no stages.
+const noStages = "stages is required: define at least one stage"
+
 // validator checks what the types cannot say.
 type validator struct {
 	errs *errorList
@@ -80,7 +83,7 @@ func validate(s *Spec, errs *errorList) {
 	v.args(s)
 	v.patterns(n, "exclude", s.Exclude)
 	if len(s.Stages) == 0 {
-		v.at(n, "stages", Range{}, "stages is required: define at least one stage")
+		v.at(n, "stages", Range{}, noStages)
 		return
 	}
 	names := make(map[string]*Stage, len(s.Stages))
