@@ -3,12 +3,13 @@ package spec
 import "go.yaml.in/yaml/v3"
 
 // Value is a value type of the spec (String, Command, Vars, Mode, Port,
-// MountType, ...): a type that says what it means in one place, its own
-// file, where it decodes its YAML and describes that YAML as JSON Schema.
+// MountType, ...): a type that says what it means in one place, the file of
+// the type or of its small family, where it decodes its YAML and describes
+// that YAML as JSON Schema; adding a value type touches that file only.
 // The decoder and the schema generator (schema/internal/gen) find the value
 // types by this interface, so that neither lists them; the structs between
 // them (a stage, a step, a mount) are read through their yaml tags
-// ([Fields]).
+// ([Keys]).
 type Value interface {
 	// ValueSchema returns the JSON Schema of the YAML the type reads.
 	ValueSchema() *ValueSchema
@@ -19,12 +20,12 @@ type Value interface {
 
 // ValueSchema is a value type's JSON Schema, in the few keywords the value
 // types need; the schema generator turns it into invopop/jsonschema's
-// Schema. It is not that type, nor is a JSONSchema method, which invopop
-// would call, put on the value types, because spec is compiled into the
-// frontend image and the daemonless CLI, and importing invopop/jsonschema
-// here adds 13 packages to both (go/parser, go/doc and a second YAML
-// library among them) and 426 KB to the image's binary, for a document
-// they never build: the schema is generated once, in the repository, and
+// Schema. It is not that type, nor do the value types have the JSONSchema
+// method invopop would call, because spec is compiled into the frontend
+// image and the daemonless CLI: importing invopop/jsonschema here adds 13
+// packages to each (go/parser, go/doc and a second YAML library among
+// them) and 426 KB to each stripped binary (measured with v0.14.0), for a
+// document neither builds. The schema is generated in the repository and
 // embedded.
 type ValueSchema struct {
 	// Name, when set, makes the schema a definition under $defs of this
