@@ -102,9 +102,14 @@ type Result struct {
 
 // Compile compiles the target of s. Only the stages the target reaches are
 // compiled; their base images are resolved concurrently. Errors about the
-// spec are [*spec.Error] values naming the file, line and column. A spec
-// that [spec.Load] or [spec.Validate] did not check is checked first, so a
-// spec built in Go compiles or gets a clear error.
+// spec are [*spec.Error] values naming the file, line and column.
+//
+// Compile validates every spec it is given ([spec.Validate]) rather than
+// taking a type that only validation returns: a Spec is a plain struct that
+// callers build and change in Go, so a mark of "validated" goes stale the
+// moment a field changes after it, while validating is one linear walk with
+// no YAML to parse, small beside compiling. A spec built or changed in Go
+// thus compiles or gets a clear error naming its YAML path.
 func Compile(ctx context.Context, s *spec.Spec, opt Opt) (*Result, error) {
 	c, err := newCompiler(s, opt)
 	if err != nil {
@@ -185,10 +190,8 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 	if s == nil {
 		return nil, errors.New("llbgraph: no spec")
 	}
-	if !s.Checked() {
-		if err := spec.Check(s); err != nil {
-			return nil, err
-		}
+	if err := spec.Validate(s); err != nil {
+		return nil, err
 	}
 	if opt.BuildPlatform.OS == "" || opt.BuildPlatform.Architecture == "" {
 		return nil, errors.New("llbgraph: Opt.BuildPlatform is required (the frontend passes the worker's platform)")

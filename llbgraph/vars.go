@@ -138,6 +138,9 @@ func (s scope) expand(n *spec.Node, key string, r spec.Range, word string) (stri
 		return "", s.c.errorf(n, key, r, "expanding %s would make more than %s of text; the limit for one value is %s", spec.Quote(word), units.BytesSize(MaxExpansion), units.BytesSize(MaxExpansion))
 	}
 	if err != nil {
+		if e := spec.CheckBraces(word); e != nil {
+			err = e
+		}
 		return "", s.c.errorf(n, key, r, "cannot expand %s: %v", spec.Quote(word), err)
 	}
 	if len(res.Unmatched) > 0 {

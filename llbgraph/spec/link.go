@@ -1,47 +1,32 @@
 package spec
 
-import "reflect"
+import "sync"
 
-var mountType = reflect.TypeFor[Mount]()
+// linkMu makes linking one spec from several goroutines safe: a node that
+// is not in place is written under it, and one that is, only read.
+var linkMu sync.Mutex
 
-// fieldSet reports whether the field of *v with YAML key key is set (not
-// its zero value), and where it is written.
-func fieldSet(v any, key string) (bool, Range) {
-	rv := reflect.ValueOf(v).Elem()
-	idx, ok := fieldsOf(rv.Type()).byKey[key]
-	if !ok {
-		return false, Range{}
-	}
-	f := rv.FieldByIndex(idx)
-	if f.IsZero() {
-		return false, Range{}
-	}
-	if f.Kind() == reflect.Pointer {
-		f = f.Elem()
-	}
-	if r := f.FieldByName("Range"); r.IsValid() {
-		return true, r.Interface().(Range)
-	}
-	return true, Range{}
-}
-
-// link records each node's place in the document, for a spec built in Go
-// (Load links what it decodes).
+// link puts each node in its place in the document, where it is not
+// already: in a spec built in Go, or changed in Go after Load (which links
+// what it decodes). A spec already linked is only read, so that Validate
+// may run beside a compiler reading the paths of the same spec.
 func link(s *Spec) {
-	s.Node.link(nil, "", -1)
+	linkMu.Lock()
+	defer linkMu.Unlock()
+	s.Node.place(nil, "", -1)
 	if s.Check != nil {
-		s.Check.Node.link(&s.Node, "check", -1)
+		s.Check.Node.place(&s.Node, "check", -1)
 	}
 	for _, st := range s.Stages {
 		if st == nil {
 			continue
 		}
-		st.Node.link(&s.Node, "stages."+keySegment(st.Name), -1)
+		st.Node.place(&s.Node, "stages."+keySegment(st.Name), -1)
 		linkSteps(&st.Node, "steps", st.Steps)
 		if im := st.Image; im != nil {
-			im.Node.link(&st.Node, "image", -1)
+			im.Node.place(&st.Node, "image", -1)
 			if hc := im.Healthcheck; hc != nil {
-				hc.Node.link(&im.Node, "healthcheck", -1)
+				hc.Node.place(&im.Node, "healthcheck", -1)
 			}
 		}
 	}
@@ -53,10 +38,10 @@ func linkSteps(parent *Node, key string, steps []Step) {
 			continue
 		}
 		n := s.StepNode()
-		n.link(parent, key, i)
+		n.place(parent, key, i)
 		switch s := s.(type) {
 		case *CopyStep:
-			s.Copy.Node.link(n, "copy", -1)
+			s.Copy.Node.place(n, "copy", -1)
 		case *ParallelStep:
 			if key == "steps" { // branches do not nest; Validate says so
 				linkSteps(n, "parallel", s.Parallel)
@@ -64,8 +49,15 @@ func linkSteps(parent *Node, key string, steps []Step) {
 		}
 		if r, ok := s.(RunLike); ok {
 			for j := range r.Options().Mounts {
-				r.Options().Mounts[j].Node.link(n, "mounts", j)
+				r.Options().Mounts[j].Node.place(n, "mounts", j)
 			}
 		}
+	}
+}
+
+// place links n under parent as link does, unless it is there already.
+func (n *Node) place(parent *Node, key string, idx int) {
+	if n.up != parent || n.idx != idx || n.key != key {
+		n.link(parent, key, idx)
 	}
 }

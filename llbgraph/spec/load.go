@@ -57,15 +57,17 @@ func Load(filename string, data []byte) (s *Spec, err error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	s.checked = true
 	return s, nil
 }
 
 // parseDocument parses the one YAML document of a spec into a node tree.
 // Aliases stay unexpanded: the decoder expands them, within its budgets.
 func parseDocument(filename string, text []byte) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(text))
+	if blank(text) {
+		return nil, emptySpec(filename)
+	}
 	var docs []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(text))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -79,14 +81,30 @@ func parseDocument(filename string, text []byte) (*yaml.Node, error) {
 			docs = append(docs, doc.Content[0])
 		}
 	}
-	start := Range{Start: Pos{1, 1}, End: Pos{1, 1}}
 	switch {
 	case len(docs) == 0:
-		return nil, &Error{Filename: filename, Range: start, Msg: "the spec is empty; it needs `version: 1` and `stages:`"}
+		return nil, emptySpec(filename)
 	case len(docs) > 1:
-		return nil, &Error{Filename: filename, Range: start, Msg: fmt.Sprintf("the file holds %d YAML documents; a spec is one document (remove the --- separators)", len(docs))}
+		return nil, &Error{Filename: filename, Range: Range{Start: Pos{1, 1}, End: Pos{1, 1}}, Msg: fmt.Sprintf("the file holds %d YAML documents; a spec is one document (remove the --- separators)", len(docs))}
 	}
 	return docs[0], nil
+}
+
+// emptySpec is the error for a spec with nothing in it.
+func emptySpec(filename string) error {
+	return &Error{Filename: filename, Range: Range{Start: Pos{1, 1}, End: Pos{1, 1}}, Msg: "the spec is empty; it needs `version: 1` and `stages:`"}
+}
+
+// blank reports whether text holds only white space and comments: an empty
+// spec, which the parser would call a syntax error when a tab starts a
+// line. It stops at the first line with something else on it.
+func blank(text []byte) bool {
+	for line := range bytes.Lines(text) {
+		if line = bytes.TrimLeft(line, " \t\r\n"); len(line) > 0 && line[0] != '#' {
+			return false
+		}
+	}
+	return true
 }
 
 var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
@@ -105,6 +123,15 @@ func syntaxError(filename string, text []byte, err error) error {
 	if m := unknownAnchorRe.FindStringSubmatch(err.Error()); m != nil {
 		return unknownAlias(filename, text, m[1])
 	}
+	if end, endLine, after := documentEnd(text); end > 0 {
+		// The parser says only "did not find expected <document start>"
+		// of text after the end of the document.
+		var doc yaml.Node
+		if yaml.Unmarshal(text[:end], &doc) == nil {
+			return &Error{Filename: filename, Range: Range{Start: after, End: after}, Msg: fmt.Sprintf("text after the end-of-document marker `...` on line %d: a spec is one YAML document; remove the `...` line or the text after it", endLine)}
+		}
+		text = text[:end] // the document itself is wrong: say where
+	}
 	if e := goccySyntaxError(filename, text); e != nil {
 		return e
 	}
@@ -122,6 +149,36 @@ func syntaxError(filename string, text []byte, err error) error {
 	}
 	p := Pos{Line: line, Column: col}
 	return &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: "invalid YAML: " + msg}
+}
+
+// documentEnd finds text after a document-end marker (a line `...`) that
+// is neither a comment nor a new document (---). It returns the length of
+// the text up to the end of the marker's line, the marker's line and where
+// the text after it starts; a zero length when there is no such text.
+func documentEnd(text []byte) (end, endLine int, after Pos) {
+	n, off := 0, 0
+	for line := range bytes.Lines(text) {
+		n, off = n+1, off+len(line)
+		line = bytes.TrimRight(line, "\r\n")
+		trimmed := bytes.TrimLeft(line, " \t")
+		switch {
+		case isMarker(line, "..."):
+			end, endLine = off, n
+		case end == 0 || len(trimmed) == 0 || trimmed[0] == '#':
+		case isMarker(line, "---") || line[0] == '%':
+			return 0, 0, Pos{} // a new document
+		default:
+			return end, endLine, Pos{Line: n, Column: utf8.RuneCount(line[:len(line)-len(trimmed)]) + 1}
+		}
+	}
+	return 0, 0, Pos{}
+}
+
+// isMarker reports whether line is the document marker m (--- or ...),
+// with nothing after it but a comment.
+func isMarker(line []byte, m string) bool {
+	rest, ok := bytes.CutPrefix(line, []byte(m))
+	return ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t')
 }
 
 var unknownAnchorRe = regexp.MustCompile(`unknown anchor '(.*)' referenced$`)

@@ -44,20 +44,6 @@ type Mount struct {
 	Node Node `yaml:"-"`
 }
 
-// MountKind is a mount's type.
-type MountKind string
-
-// The mount types, as RUN --mount names them.
-const (
-	MountCache  MountKind = "cache"
-	MountSecret MountKind = "secret"
-	MountSSH    MountKind = "ssh"
-	MountTmpfs  MountKind = "tmpfs"
-	MountBind   MountKind = "bind"
-)
-
-var mountKinds = []MountKind{MountCache, MountSecret, MountSSH, MountTmpfs, MountBind}
-
 // mountKeys are the keys each mount type takes besides type.
 var mountKeys = map[MountKind][]string{
 	MountCache:  {"target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly"},
@@ -67,61 +53,11 @@ var mountKeys = map[MountKind][]string{
 	MountBind:   {"target", "from", "source", "readwrite"},
 }
 
-// MountType is a mount's type and where it is written.
-type MountType struct {
-	// Value is the type.
-	Value MountKind
-	// Range is where the value is.
-	Range Range
-}
-
-// SharingMode is how concurrent builds share a cache mount.
-type SharingMode string
-
-// The sharing modes of a cache mount.
-const (
-	SharingShared  SharingMode = "shared"
-	SharingPrivate SharingMode = "private"
-	SharingLocked  SharingMode = "locked"
-)
-
-var sharingModes = []SharingMode{SharingShared, SharingPrivate, SharingLocked}
-
-// Sharing is a cache mount's sharing mode and where it is written; empty
-// means shared.
-type Sharing struct {
-	// Value is the mode.
-	Value SharingMode
-	// Range is where the value is.
-	Range Range
-}
-
-// NetworkMode is the network a run-like step sees.
-type NetworkMode string
-
-// The networks a run-like step may ask for.
-const (
-	NetworkDefault NetworkMode = "default"
-	NetworkNone    NetworkMode = "none"
-	NetworkHost    NetworkMode = "host"
-)
-
-var networkModes = []NetworkMode{NetworkDefault, NetworkNone, NetworkHost}
-
-// Network is a step's network and where it is written; empty means the
-// default.
-type Network struct {
-	// Value is the network.
-	Value NetworkMode
-	// Range is where the value is.
-	Range Range
-}
-
 // Copy copies files into a stage, with the options of the Dockerfile's COPY.
 type Copy struct {
 	// Src is one path or a list of paths; globs are allowed. They are read
 	// from the main context unless From names another source.
-	Src []String `yaml:"src"`
+	Src Strings `yaml:"src"`
 	// Dst is the destination. A trailing slash, `.`, or a value that
 	// expands to nothing makes it a directory (the working directory for
 	// the last two); with more than one source it must end in a slash.
@@ -137,7 +73,7 @@ type Copy struct {
 	// depend on, and is not invalidated by, the steps before it.
 	Link Bool `yaml:"link"`
 	// Exclude lists patterns of source files to leave out.
-	Exclude []String `yaml:"exclude"`
+	Exclude Strings `yaml:"exclude"`
 	// Parents keeps the source's parent directories under Dst, as COPY
 	// --parents does; /./ in a source marks where they start.
 	Parents Bool `yaml:"parents"`

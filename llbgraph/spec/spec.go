@@ -5,12 +5,21 @@
 //
 // Values are parsed once, here: modes, sizes, durations, ports, signals,
 // users and platforms arrive in the compiler as typed fields, each with its
-// range in the file. A [Spec] built in Go, without YAML, is checked by
-// [Validate], which Load also runs.
+// range in the file. Each value type says in its own file how its YAML
+// decodes and what its JSON Schema is ([Value]); the mappings between them
+// (a stage, a step, a mount) are read through their yaml tags ([Keys]). A
+// [Spec] built in Go, without YAML, is checked by [Validate], which Load
+// also runs.
 //
 // The compiler in the parent package, llbgraph, turns a loaded [Spec] into
 // LLB; this package knows nothing about BuildKit.
 package spec
+
+import (
+	"reflect"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // Version is the only spec version this package reads. A spec says it with
 // `version: 1` on its first lines.
@@ -30,7 +39,7 @@ type Spec struct {
 	Args Vars `yaml:"args"`
 	// Exclude lists patterns, in .dockerignore syntax, that are left out of
 	// the main build context on top of the context's own .dockerignore.
-	Exclude []String `yaml:"exclude"`
+	Exclude Strings `yaml:"exclude"`
 	// Default names the stage built when the build names no target. When it
 	// is empty, the last stage of the file is the default.
 	Default String `yaml:"default"`
@@ -47,8 +56,6 @@ type Spec struct {
 	Source []byte `yaml:"-"`
 	// Node is where the document sits in the file.
 	Node Node `yaml:"-"`
-
-	checked bool
 }
 
 // Stage is one named build stage: a base, steps run on it, and the image
@@ -74,7 +81,7 @@ type Stage struct {
 	// user.
 	User Owner `yaml:"user"`
 	// Steps are run in order on the base.
-	Steps []Step `yaml:"steps"`
+	Steps Steps `yaml:"steps"`
 	// Image sets image configuration, inherited by stages built on this one.
 	Image *Image `yaml:"image"`
 
@@ -105,6 +112,45 @@ func (s Stages) Names() []string {
 	return names
 }
 
+// ValueSchema returns a mapping of stage names to stages.
+func (Stages) ValueSchema() *ValueSchema {
+	return &ValueSchema{
+		Types:                []string{"object"},
+		MinProperties:        1,
+		PropertyNames:        &ValueSchema{Pattern: StageNamePattern, Not: &ValueSchema{Const: "scratch"}},
+		AdditionalProperties: &ValueSchema{Ref: "Stage"},
+	}
+}
+
+// decodeYAML decodes the stages mapping, keeping each stage's key
+// position.
+func (s *Stages) decodeYAML(d *decoder, l loc, n *yaml.Node, depth int) {
+	entries, ok := d.mapping(l, n, depth)
+	if !ok {
+		*s = nil
+		return
+	}
+	if len(entries) == 0 {
+		d.errorf(l, n, noStages) // here, where the mapping is; validation would say it at the top
+		return
+	}
+	out := make(Stages, 0, len(entries))
+	for _, e := range entries {
+		st := &Stage{Name: e.key, NameRange: nodeRange(e.keyN)}
+		sl := loc{up: l.up, key: joinKey(l, keySegment(e.key)), idx: -1}
+		sl.link(&st.Node)
+		st.Node.Range = st.NameRange
+		if v := d.visit(sl, e.value); v != nil && !isNull(v) {
+			d.decodeStruct(sl, v, reflect.ValueOf(st).Elem(), depth+1)
+			if st.Node.Range.IsZero() || v.Kind != yaml.MappingNode {
+				st.Node.Range = st.NameRange
+			}
+		}
+		out = append(out, st)
+	}
+	*s = out
+}
+
 // Image is the image configuration a stage sets. A stage starts from its
 // base's configuration and changes only what it names.
 type Image struct {
@@ -115,11 +161,11 @@ type Image struct {
 	// list clears it.
 	Cmd *Command `yaml:"cmd"`
 	// Expose lists ports and port ranges: port[-port][/tcp|/udp|/sctp].
-	Expose []Port `yaml:"expose"`
+	Expose Ports `yaml:"expose"`
 	// Labels are added to the image's labels.
 	Labels Vars `yaml:"labels"`
 	// Volumes are declared as volumes of the image.
-	Volumes []String `yaml:"volumes"`
+	Volumes Strings `yaml:"volumes"`
 	// Healthcheck sets the image's health check.
 	Healthcheck *Healthcheck `yaml:"healthcheck"`
 	// Stopsignal is the signal that stops a container of the image.
@@ -149,19 +195,15 @@ type Healthcheck struct {
 	Node Node `yaml:"-"`
 }
 
-// Checked reports whether the spec passed [Load] or [Validate] (and has
-// not been found wrong since). The compiler validates a spec that has not.
-func (s *Spec) Checked() bool { return s.checked }
-
 // CheckConfig configures the build checks. Rule names are checked against
 // the rules by the llbgraph/check package, which defines them.
 type CheckConfig struct {
 	// Skip lists rules that do not run; "all" skips every rule.
-	Skip []String `yaml:"skip"`
+	Skip Strings `yaml:"skip"`
 	// Error makes a build fail when a check finds anything.
 	Error Bool `yaml:"error"`
 	// Experimental lists experimental rules to run; "all" runs every one.
-	Experimental []String `yaml:"experimental"`
+	Experimental Strings `yaml:"experimental"`
 
 	// Node is where the check block sits in the file.
 	Node Node `yaml:"-"`

@@ -1,9 +1,12 @@
 package spec
 
 import (
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // StepKind names what a step does; it is the step's YAML key.
@@ -46,6 +49,116 @@ type Step interface {
 	isStep()
 }
 
+// Steps is a list of steps, run in order.
+type Steps []Step
+
+// ValueSchema returns a list of steps.
+func (Steps) ValueSchema() *ValueSchema {
+	return &ValueSchema{Types: []string{"array"}, Items: &ValueSchema{Ref: "Step"}}
+}
+
+// decodeYAML decodes a list of steps; each step's kind is the one kind key
+// it has.
+func (s *Steps) decodeYAML(d *decoder, l loc, n *yaml.Node, depth int) {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(l, n, "want a list of steps, got %s", describe(n))
+		*s = nil
+		return
+	}
+	*s = make(Steps, 0, len(n.Content))
+	for i, e := range n.Content {
+		el := l.at(i)
+		if e = d.visit(el, e); e == nil {
+			return
+		}
+		if st := d.step(el, e, depth+1); st != nil {
+			*s = append(*s, st)
+		}
+	}
+}
+
+func (d *decoder) step(l loc, n *yaml.Node, depth int) Step {
+	if depth > maxDepth {
+		d.errorf(l, n, "nested more than %d levels deep; the limit is %d", maxDepth, maxDepth)
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		d.errorf(l, n, "want a step (a mapping), got the string %s: write `- run: ...`", Quote(n.Value))
+		return nil
+	}
+	entries, ok := d.mapping(l, n, depth)
+	if !ok {
+		return nil
+	}
+	var kinds []StepKind
+	for _, e := range entries {
+		if k := StepKind(e.key); k != KindEnv && isStepKind(k) {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) == 0 {
+		for _, e := range entries {
+			if e.key == string(KindEnv) {
+				kinds = append(kinds, KindEnv)
+			}
+		}
+	}
+	switch {
+	case len(kinds) == 0:
+		if !d.unknownStepKeys(l, entries) {
+			d.errorf(l, n, "a step needs one of %s", oneOf(stepKinds))
+		}
+		return nil
+	case len(kinds) > 1:
+		names := make([]string, len(kinds))
+		for i, k := range kinds {
+			names[i] = string(k)
+		}
+		d.errorf(l, n, "a step does one thing, this one has %s: split it into one step each", strings.Join(names, " and "))
+		return nil
+	}
+	kind := kinds[0]
+	s := newStep(kind)
+	d.decodeEntries(l, n, entries, reflect.ValueOf(s).Elem(), depth, func(e entry) bool {
+		switch e.key {
+		case "mounts", "network", "env":
+			at := under(s.StepNode(), e.key)
+			if e.key == "env" {
+				d.errorf(at, e.keyN, "env beside %s is not allowed: env goes beside run or a preset, or in a step of its own", kind)
+			} else {
+				d.errorf(at, e.keyN, "%s applies to %s steps only, not to %s", e.key, oneOf(runLikeKinds), kind)
+			}
+			return true
+		}
+		return false
+	})
+	return s
+}
+
+func isStepKind(k StepKind) bool { return slices.Contains(stepKinds, k) }
+
+// unknownStepKeys reports each key of a step without a kind that no step
+// takes, as in `- rn: make`, with the kind or key it may mean; it returns
+// whether there was one. Such a key is the step's kind mistyped, more often
+// than not.
+func (d *decoder) unknownStepKeys(l loc, entries []entry) bool {
+	known := make([]string, 0, len(stepKinds)+3)
+	for _, k := range stepKinds {
+		known = append(known, string(k))
+	}
+	known = append(known, fieldsOf(reflect.TypeFor[RunOptions]()).keys...)
+	found := false
+	for _, e := range entries {
+		if slices.Contains(known, e.key) {
+			continue
+		}
+		found = true
+		at := loc{up: l.up, key: joinKey(l, keySegment(e.key)), idx: -1}
+		d.errorf(at, e.keyN, "unknown key %s%s; a step needs one of %s", Quote(e.key), DidYouMean(e.key, known), oneOf(stepKinds))
+	}
+	return found
+}
+
 // RunLike is a step that runs a command: run and the presets.
 type RunLike interface {
 	Step
@@ -81,7 +194,7 @@ type RunStep struct {
 // AptStep installs Debian packages with apt-get, with apt's caches mounted.
 type AptStep struct {
 	// Apt lists the packages.
-	Apt []String `yaml:"apt"`
+	Apt Strings `yaml:"apt"`
 	RunOptions
 	// Node is where the step sits.
 	Node Node `yaml:"-"`
@@ -90,7 +203,7 @@ type AptStep struct {
 // ApkStep installs Alpine packages with apk, with apk's cache mounted.
 type ApkStep struct {
 	// Apk lists the packages.
-	Apk []String `yaml:"apk"`
+	Apk Strings `yaml:"apk"`
 	RunOptions
 	// Node is where the step sits.
 	Node Node `yaml:"-"`
@@ -137,7 +250,7 @@ type CopyStep struct {
 // win). A branch is a run-like step or a copy.
 type ParallelStep struct {
 	// Parallel lists the branches.
-	Parallel []Step `yaml:"parallel"`
+	Parallel Steps `yaml:"parallel"`
 	// Node is where the step sits.
 	Node Node `yaml:"-"`
 }

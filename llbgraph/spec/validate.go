@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,24 +28,19 @@ var (
 	packageRe   = regexp.MustCompile(`^[A-Za-z0-9${}._+:=/@~<>*-]+$`)
 )
 
-// Validate checks a spec built in Go, or changed after [Load], as Load
-// checks what it decodes: every problem at once, each an [*Error]. It
-// records each node's place in the document first, so that errors (its
-// own and the compiler's) name YAML paths.
+// Validate checks a spec as Load checks what it decodes: every problem at
+// once, each an [*Error] naming its YAML path. It first puts each node of a
+// spec built or changed in Go in its place in the document (its parent,
+// key and index), so that errors, its own and the compiler's, name paths
+// such as stages.app.steps[2].mounts[0].type. On a spec that nobody changes
+// meanwhile it is safe to call from several goroutines: a node already in
+// place is only read. The compiler calls it on every spec it is given; it
+// reads each value once, with no YAML to parse.
 func Validate(s *Spec) error {
 	if s == nil {
 		return &Error{Filename: DefaultFilename, Msg: "no spec"}
 	}
 	link(s)
-	err := Check(s)
-	s.checked = err == nil
-	return err
-}
-
-// Check validates s as [Validate] does, without changing it: safe to call
-// from several goroutines on one spec. Errors about a spec built in Go name
-// YAML paths only after Validate has linked its nodes.
-func Check(s *Spec) error {
 	filename := s.Filename
 	if filename == "" {
 		filename = DefaultFilename
@@ -53,6 +49,9 @@ func Check(s *Spec) error {
 	validate(s, errs)
 	return errs.err()
 }
+
+// noStages says that a spec has no stages.
+const noStages = "stages is required: define at least one stage"
 
 // validator checks what the types cannot say.
 type validator struct {
@@ -84,7 +83,7 @@ func validate(s *Spec, errs *errorList) {
 	v.args(s)
 	v.patterns(n, "exclude", s.Exclude)
 	if len(s.Stages) == 0 {
-		v.at(n, "stages", Range{}, "stages is required: define at least one stage")
+		v.at(n, "stages", Range{}, noStages)
 		return
 	}
 	names := make(map[string]*Stage, len(s.Stages))
@@ -257,7 +256,7 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 		o := r.Options()
 		v.vars(n, "env", o.Env)
 		if o.Network.Value != "" {
-			if err := checkEnum(o.Network.Value, networkModes, "network"); err != nil {
+			if err := o.Network.check(); err != nil {
 				v.at(n, "network", o.Network.Range, "%v", err)
 			}
 		}
@@ -293,10 +292,10 @@ func (v *validator) mount(m *Mount) {
 	}
 	keys, ok := mountKeys[kind]
 	if !ok {
-		v.at(n, "type", m.Type.Range, "%v", checkEnum(kind, mountKinds, "mount type"))
+		v.at(n, "type", m.Type.Range, "%v", m.Type.check())
 		return
 	}
-	for _, k := range fieldsOf(mountType).keys {
+	for _, k := range fieldsOf(reflect.TypeFor[Mount]()).keys {
 		if k == "type" || slices.Contains(keys, k) {
 			continue
 		}
@@ -325,7 +324,7 @@ func (v *validator) mount(m *Mount) {
 		v.at(n, "target", m.Target.Range, "a mount cannot cover / (the step's root); name a directory such as /run/%s", kind)
 	}
 	if m.Sharing.Value != "" {
-		if err := checkEnum(m.Sharing.Value, sharingModes, "sharing"); err != nil {
+		if err := m.Sharing.check(); err != nil {
 			v.at(n, "sharing", m.Sharing.Range, "%v", err)
 		}
 	}

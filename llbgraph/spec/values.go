@@ -1,7 +1,10 @@
 package spec
 
 import (
+	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // String is a text value of the spec and where it is written. The empty
@@ -36,12 +39,71 @@ func Values(list []String) []string {
 	return out
 }
 
+// ValueSchema returns a scalar that is not empty, unless the key says an
+// empty string means something.
+func (String) ValueSchema() *ValueSchema {
+	s := scalarSchema()
+	s.MinLength = 1
+	return s
+}
+
+func (s *String) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
+	v, ok := d.scalar(l, n, "a string")
+	if !ok {
+		return
+	}
+	if v == "" && !l.empty {
+		d.errorf(l, n, "%s must not be empty; leave the key out instead", l.lastKey())
+		return
+	}
+	*s = String{Value: v, Range: nodeRange(n)}
+}
+
+// Strings is a list of strings; one string is a list of one. Its items may
+// be empty: the validator says where that is wrong.
+type Strings []String
+
+// ValueSchema returns a scalar or a list of scalars.
+func (Strings) ValueSchema() *ValueSchema { return listOf(scalarSchema) }
+
+func (s *Strings) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
+	if n.Kind != yaml.SequenceNode {
+		*s = nil
+		if v, ok := d.scalar(l, n, "a string or a list of strings"); ok {
+			*s = Strings{{Value: v, Range: nodeRange(n)}}
+		}
+		return
+	}
+	*s = make(Strings, 0, len(n.Content))
+	for i, e := range n.Content {
+		el := l.at(i)
+		if e = d.visit(el, e); e == nil {
+			return
+		}
+		if v, ok := d.scalar(el, e, "a string"); ok {
+			*s = append(*s, String{Value: v, Range: nodeRange(e)})
+		}
+	}
+}
+
 // Bool is a true or false value; false is also "not set".
 type Bool struct {
 	// Value is the value.
 	Value bool
 	// Range is where the value is.
 	Range Range
+}
+
+// ValueSchema returns a boolean.
+func (Bool) ValueSchema() *ValueSchema { return &ValueSchema{Types: []string{"boolean"}} }
+
+func (b *Bool) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		d.errorf(l, n, "want true or false, got %s", describe(n))
+		return
+	}
+	v, _ := strconv.ParseBool(strings.ToLower(n.Value))
+	*b = Bool{Value: v, Range: nodeRange(n)}
 }
 
 // Int is a whole number. Fields of this type are pointers; nil is "not
@@ -53,79 +115,22 @@ type Int struct {
 	Range Range
 }
 
-// Var is one NAME: value entry of an ordered mapping (args, env, labels).
-type Var struct {
-	// Name is the key.
-	Name string
-	// NameRange is where the key is.
-	NameRange Range
-	// Value is the scalar value as written; null is the empty string.
-	Value string
-	// Range is where the value is.
-	Range Range
+// ValueSchema returns a whole number that is not negative, in 32 bits: a
+// uid, a gid, a count of retries. (The version is one too; the generator
+// makes it the constant 1.)
+func (Int) ValueSchema() *ValueSchema {
+	return &ValueSchema{Types: []string{"integer"}, Minimum: "0", Maximum: "2147483647"}
 }
 
-// Vars is an ordered string-to-string mapping: YAML order is kept, so the
-// LLB built from it does not depend on map iteration.
-type Vars []Var
-
-// Get returns the value of name and whether it is set.
-func (v Vars) Get(name string) (string, bool) {
-	for i := len(v) - 1; i >= 0; i-- {
-		if v[i].Name == name {
-			return v[i].Value, true
-		}
+func (i *Int) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		d.errorf(l, n, "want a whole number, got %s", describe(n))
+		return
 	}
-	return "", false
-}
-
-// Names returns the names in order.
-func (v Vars) Names() []string {
-	names := make([]string, len(v))
-	for i, e := range v {
-		names[i] = e.Name
+	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 32)
+	if err != nil {
+		d.errorf(l, n, "want a whole number that fits in 32 bits, got %s", Shorten(n.Value))
+		return
 	}
-	return names
-}
-
-// Command is a command line written as a string (shell form) or as a list
-// (exec form).
-type Command struct {
-	// Shell is the string form; it runs with the image's shell, /bin/sh -c
-	// by default.
-	Shell string
-	// Exec is the list form; it runs as-is.
-	Exec []string
-	// IsExec reports that the list form was used, even an empty list.
-	IsExec bool
-	// Range is where the command is.
-	Range Range
-}
-
-// Shell returns a shell-form Command, for specs built in Go.
-func Shell(script string) *Command { return &Command{Shell: script} }
-
-// Exec returns an exec-form Command, for specs built in Go.
-func Exec(args ...string) *Command { return &Command{Exec: args, IsExec: true} }
-
-// String returns the command as one line for progress names and history.
-func (c *Command) String() string {
-	if c == nil {
-		return ""
-	}
-	if c.IsExec {
-		return strings.Join(c.Exec, " ")
-	}
-	return c.Shell
-}
-
-// empty reports whether the command runs nothing.
-func (c *Command) empty() bool {
-	return c == nil || strings.TrimSpace(c.String()) == ""
-}
-
-// NeedsExpansion reports whether a value holds ${NAME} references or
-// escapes, which the compiler expands before it parses the value.
-func NeedsExpansion(s string) bool {
-	return strings.ContainsAny(s, `$\`)
+	*i = Int{Value: int(v), Range: nodeRange(n)}
 }

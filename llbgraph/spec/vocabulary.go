@@ -30,11 +30,5 @@ func MountKinds() []MountKind { return slices.Clone(mountKinds) }
 // MountKeys returns the keys a mount of type k takes besides type.
 func MountKeys(k MountKind) []string { return slices.Clone(mountKeys[k]) }
 
-// SharingModes returns the sharing modes of a cache mount.
-func SharingModes() []SharingMode { return slices.Clone(sharingModes) }
-
-// NetworkModes returns the networks a run-like step may ask for.
-func NetworkModes() []NetworkMode { return slices.Clone(networkModes) }
-
 // PlatformArgs returns the args a build sets from its platforms.
 func PlatformArgs() []string { return slices.Clone(platformArgs) }

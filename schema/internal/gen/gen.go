@@ -1,8 +1,9 @@
 // Package gen generates the JSON Schema of ohlcv.build.yaml from the Go
 // types of llbgraph/spec, with invopop/jsonschema's reflector: the yaml tags
 // name the keys, the Go doc comments become the descriptions, and a Mapper
-// says what the spec's value types (String, Command, Vars, Stages, Step, ...)
-// look like in YAML, which their Go shape does not.
+// takes from each of the spec's value types (String, Command, Vars, Stages,
+// Steps, ...) what it looks like in YAML, which its Go shape does not say
+// (spec.Value).
 //
 // The schema is as strict as [spec.Load] wherever a schema can say it:
 // unknown keys, wrong types, enums, a step with exactly one kind, the keys
@@ -77,7 +78,7 @@ func unescapeHTML(b []byte) []byte {
 // Schema returns the schema: the spec's mapping at the root, every other
 // mapping under $defs.
 func Schema(specDir string) (*jsonschema.Schema, error) {
-	g := &generator{types: map[string]reflect.Type{}}
+	g := &generator{types: map[string]reflect.Type{}, defs: jsonschema.Definitions{}}
 	comments, err := goComments(specDir)
 	if err != nil {
 		return nil, err
@@ -106,6 +107,9 @@ func Schema(specDir string) (*jsonschema.Schema, error) {
 	for name, d := range g.synthetic() {
 		defs[name] = d
 	}
+	for name, d := range g.defs {
+		defs[name] = d
+	}
 	root.ID = jsonschema.ID(schema.URL)
 	root.Title = "ohlcv.build.yaml"
 	root.Description = "A build spec for the ohlcv-build BuildKit frontend: named stages of steps, compiled to LLB. Reference: docs/spec.md."
@@ -115,10 +119,12 @@ func Schema(specDir string) (*jsonschema.Schema, error) {
 	return root, nil
 }
 
-// generator holds the reflector and the struct types it named.
+// generator holds the reflector, the struct types it named and the
+// definitions of value types.
 type generator struct {
 	r     *jsonschema.Reflector
 	types map[string]reflect.Type // definition name -> the struct it is
+	defs  jsonschema.Definitions  // the value types' definitions
 }
 
 // name records each struct the reflector defines, so that the rules can

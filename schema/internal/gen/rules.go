@@ -29,8 +29,8 @@ var mountKeys = func() []struct {
 	return out
 }()
 
-// synthetic returns the definitions that stand for no Go struct: a
-// command, a step (one of the kinds) and a parallel branch.
+// synthetic returns the definitions that stand for no Go type: a step (one
+// of the kinds) and a parallel branch.
 func (g *generator) synthetic() jsonschema.Definitions {
 	var steps, branches []*jsonschema.Schema
 	var kinds, branchKinds []string
@@ -44,13 +44,6 @@ func (g *generator) synthetic() jsonschema.Definitions {
 		}
 	}
 	return jsonschema.Definitions{
-		"Command": {
-			Description: g.comment(reflect.TypeFor[spec.Command](), "") + " A string runs with the shell (/bin/sh -c, or the image's SHELL); a list runs as it is.",
-			OneOf: []*jsonschema.Schema{
-				scalar(),
-				{Type: "array", Items: scalar()},
-			},
-		},
 		"Step": {
 			Description: "A step does one thing: it has exactly one of the keys " + orList(kinds) + ". run and the presets (apt, apk, pip, uv, go) also take env, mounts and network.",
 			OneOf:       steps,
@@ -80,7 +73,7 @@ func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions)
 			return p
 		}
 		missing = append(missing, "property "+key)
-		return stringList()
+		return &jsonschema.Schema{}
 	}
 
 	// The document: version 1, stages, and x-* keys that hold anchors.
@@ -165,38 +158,31 @@ func (g *generator) mounts(m *jsonschema.Schema) {
 	}
 }
 
-// allowEmpty lets an empty string through where the field's yaml tag says
-// that it means something (`yaml:"description,empty"`).
+// allowEmpty lets an empty string through where the key says that it
+// means something (`yaml:"description,empty"`).
 func (g *generator) allowEmpty(defs jsonschema.Definitions) {
 	for _, name := range sortedKeys(g.types) {
 		d := defs[name]
 		if d == nil || d.Properties == nil {
 			continue
 		}
-		walkFields(g.types[name], func(f reflect.StructField) {
-			key, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if opts != "empty" {
-				return
+		for _, k := range spec.Keys(g.types[name]) {
+			if !k.Empty {
+				continue
 			}
-			if p, ok := d.Properties.Get(key); ok {
+			if p, ok := d.Properties.Get(k.Name); ok {
 				p.MinLength = nil
 			}
-		})
+		}
 	}
 }
 
-// walkFields calls fn for each field of a struct, embedded structs' fields
-// included.
-func walkFields(t reflect.Type, fn func(reflect.StructField)) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			walkFields(f.Type, fn)
-			continue
-		}
-		fn(f)
-	}
-}
+// envNamePattern is an environment variable's name: no '=', no spaces.
+const envNamePattern = `^[^=\s]+$`
+
+// platformArgs are the args a build sets from its platforms, which a spec
+// cannot declare.
+var platformArgs = spec.PlatformArgs()
 
 func envNames() *jsonschema.Schema { return &jsonschema.Schema{Pattern: envNamePattern} }
 
