@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,23 +154,222 @@ stages:
 `
 
 // Breakpoints pause the build in another stage (the one a copy reads), in
-// each parallel branch and after the merge, and the launch's target picks
-// the stage.
+// each parallel branch, once, and after the merge; the launch's target picks
+// the stage. buildx walks the graph one path at a time, so a step that
+// several paths reach (here the builder's run, under the copy, every
+// branch and the merge) stops once on each, as a stage that two
+// Dockerfile stages COPY --from does.
 func TestDebuggerStagesAndBranches(t *testing.T) {
 	dir, launch := debugContext(t, stagesSpec, map[string]string{"hello.txt": "hello\n"})
 	launch.Target = "app"
-	lines := []int{specLine(t, dir, "echo built"), specLine(t, dir, "echo a"), specLine(t, dir, "dst: /b"), specLine(t, dir, "cat /artifact")}
-	s, _ := startDAP(t, dir, launch, lines)
-	var got []int
+	builder, branchA, branchB, last := specLine(t, dir, "echo built"), specLine(t, dir, "echo a"), specLine(t, dir, "dst: /b"), specLine(t, dir, "cat /artifact")
+	s, _ := startDAP(t, dir, launch, []int{builder, branchA, branchB, last})
+	hits := map[int]int{}
+	var order []int
 	for {
 		e := s.event("stopped", "exited")
 		if _, done := e.(*dap.ExitedEvent); done {
 			break
 		}
 		at := s.stoppedAfter(e)
-		got = append(got, at.frame.Line)
-		t.Logf("stop %s line %d %s", at.reason, at.frame.Line, at.frame.Name)
+		if at.reason != "breakpoint" {
+			t.Errorf("stopped (%s) on line %d, not at a breakpoint", at.reason, at.frame.Line)
+		}
+		hits[at.frame.Line]++
+		order = append(order, at.frame.Line)
 		s.resume(at)
 	}
-	t.Logf("lines %v, got %v", lines, got)
+	if hits[builder] == 0 || hits[branchA] != 1 || hits[branchB] != 1 || hits[last] != 1 || len(hits) != 4 {
+		t.Errorf("stopped on lines %v; want the builder's run (%d), each branch (%d, %d) once and the last run (%d) once", order, builder, branchA, branchB, last)
+	}
+	if len(order) > 0 && (order[0] != builder || order[len(order)-1] != last) {
+		t.Errorf("stopped on lines %v; want the other stage's run first and the last run last", order)
+	}
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("exit code %d\n%s", code, s.transcript())
+	}
+}
+
+// presetsSpec uses apt, pip and go, each with its cache mounts, on the
+// images the harness seeds.
+const presetsSpec = `version: 1
+stages:
+  tools:
+    from: debian:bookworm
+    steps:
+      - apt: [hello]
+      - run: hello > /greeting
+  py:
+    from: python:3.11-slim
+    steps:
+      - pip: list
+      - copy: {from: tools, src: /greeting, dst: /greeting}
+  app:
+    from: golang:1.26
+    steps:
+      - go: env GOMODCACHE
+      - copy: {from: py, src: /greeting, dst: /greeting}
+`
+
+// argv is the paused command's arguments, whole (the exec.args variable is
+// cut short), from the variables of [dapSession.variables].
+func argv(vars map[string]string) string {
+	var args []string
+	for i := 0; ; i++ {
+		a, ok := vars["exec.args."+strconv.Itoa(i)]
+		if !ok {
+			return strings.Join(args, " ")
+		}
+		args = append(args, a)
+	}
+}
+
+// A breakpoint on a preset's line stops at the preset's command, whose
+// arguments and environment are the preset's.
+func TestDebuggerPresets(t *testing.T) {
+	dir, launch := debugContext(t, presetsSpec, nil)
+	launch.Target = "app"
+	want := []struct {
+		marker, args, env string
+	}{
+		{"apt: [hello]", "apt-get install -y --no-install-recommends hello", "DEBIAN_FRONTEND"},
+		{"pip: list", "pip list", "PIP_CACHE_DIR"},
+		{"go: env", "go env GOMODCACHE", "GOPATH"},
+	}
+	var lines []int
+	for _, w := range want {
+		lines = append(lines, specLine(t, dir, w.marker))
+	}
+	s, _ := startDAP(t, dir, launch, lines)
+	seen := map[int]bool{}
+	for {
+		e := s.event("stopped", "exited")
+		if _, done := e.(*dap.ExitedEvent); done {
+			break
+		}
+		at := s.stoppedAfter(e)
+		i := slices.Index(lines, at.frame.Line)
+		if at.reason != "breakpoint" || i < 0 {
+			t.Fatalf("stopped (%s) on line %d, not at a preset's breakpoint %v\n%s", at.reason, at.frame.Line, lines, s.transcript())
+		}
+		seen[at.frame.Line] = true
+		vars := s.variables(at)
+		if args := argv(vars); !strings.Contains(args, want[i].args) || vars["exec.env."+want[i].env] == "" {
+			t.Errorf("at %s: args %q, env %q; want args with %q and %s set", want[i].marker, args, vars["exec.env"], want[i].args, want[i].env)
+		}
+		s.resume(at)
+	}
+	if len(seen) != len(lines) {
+		t.Errorf("stopped on %v of the presets' lines %v", seen, lines)
+	}
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("exit code %d\n%s", code, s.transcript())
+	}
+}
+
+// A failing step pauses the build at its own line with reason exception,
+// in a stage and inside a parallel branch; a shell opened there sees the
+// files of the steps before it; the build then fails.
+func TestDebuggerStopsOnFailure(t *testing.T) {
+	for name, tc := range map[string]struct{ spec, marker string }{
+		"step": {`version: 1
+stages:
+  app:
+    from: busybox:latest
+    steps:
+      - run: echo ok > /ok
+      - run: |
+          echo about to fail
+          exit 3
+`, "run: |"},
+		"parallel branch": {`version: 1
+stages:
+  app:
+    from: busybox:latest
+    steps:
+      - run: echo ok > /ok
+      - parallel:
+          - run: echo fine > /fine
+          - run: echo failing; exit 4
+`, "echo failing"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, launch := debugContext(t, tc.spec, nil)
+			s, _ := startDAP(t, dir, launch, nil)
+			at := s.stopped()
+			if want := specLine(t, dir, tc.marker); at.reason != "exception" || at.frame.Line != want {
+				t.Fatalf("stopped (%s) on line %d, want exception on line %d\n%s", at.reason, at.frame.Line, want, s.transcript())
+			}
+			if out := s.shell(at).run(t, "cat /ok"); !strings.Contains(out, "\nok") {
+				t.Errorf("the shell at the failed step did not see /ok:\n%s", out)
+			}
+			s.resume(at)
+			if code := s.exitCode(); code != 1 {
+				t.Errorf("exit code %d, want 1\n%s", code, s.transcript())
+			}
+		})
+	}
+}
+
+// variablesSpec reads a build arg, a stage env var and a step env var, in
+// the stage's workdir.
+const variablesSpec = `version: 1
+args: {GREETING: hello}
+stages:
+  app:
+    from: busybox:latest
+    workdir: /work
+    env: {STAGE_ENV: from-the-stage}
+    steps:
+      - run: echo "$GREETING" > greeting
+        env: {STEP_ENV: from-the-step}
+      - run: cat greeting
+`
+
+// The paused step's variables show its platform, command, environment
+// (the build arg's value from --build-arg, the stage's and the step's env)
+// and workdir. `exec` opens a shell in the filesystem the paused step sees:
+// at the first run the greeting is not written yet; at the next pause the
+// shell starts again and sees what that run wrote.
+func TestDebuggerVariablesAndExec(t *testing.T) {
+	dir, launch := debugContext(t, variablesSpec, nil)
+	greeting := "hallo-" + randomToken(t)
+	first, second := specLine(t, dir, `echo "$GREETING"`), specLine(t, dir, "cat greeting")
+	s, _ := startDAP(t, dir, launch, []int{first, second}, "--build-arg", "GREETING="+greeting)
+
+	at := s.stopped()
+	if at.frame.Line != first {
+		t.Fatalf("stopped on line %d, want %d\n%s", at.frame.Line, first, s.transcript())
+	}
+	vars := s.variables(at)
+	for name, want := range map[string]string{
+		"platform":           "linux/amd64",
+		"exec.workdir":       "/work",
+		"exec.env.GREETING":  greeting,
+		"exec.env.STAGE_ENV": "from-the-stage",
+		"exec.env.STEP_ENV":  "from-the-step",
+		"exec.args.0":        "/bin/sh",
+		"exec.args.2":        `echo "$GREETING" > greeting`,
+	} {
+		if vars[name] != want {
+			t.Errorf("variable %s = %q, want %q", name, vars[name], want)
+		}
+	}
+	term := s.shell(at)
+	if out := term.run(t, "ls /work; cat /work/greeting"); strings.Contains(out, greeting) || !strings.Contains(out, "No such file") {
+		t.Errorf("the shell before the first run saw a greeting:\n%s", out)
+	}
+	s.resume(at)
+
+	at = s.stopped()
+	if at.frame.Line != second {
+		t.Fatalf("stopped on line %d, want %d\n%s", at.frame.Line, second, s.transcript())
+	}
+	if out := term.run(t, "cat /work/greeting"); !strings.Contains(out, "\n"+greeting) {
+		t.Errorf("the shell did not see the greeting the step before wrote:\n%s", out)
+	}
+	s.resume(at)
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("exit code %d\n%s", code, s.transcript())
+	}
 }

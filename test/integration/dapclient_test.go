@@ -327,35 +327,29 @@ func (s *dapSession) collect(out map[string]string, prefix string, ref int) {
 	}
 }
 
-// exec runs script in the paused step's filesystem with the debugger's
+// shell opens a shell in the paused step's filesystem with the debugger's
 // `exec` (an evaluate request in the REPL), which asks this client to run
-// `buildx dap attach` in a terminal; it returns what the terminal showed.
-func (s *dapSession) exec(at stop, script string) string {
+// `buildx dap attach` in a terminal. buildx starts the shell again at each
+// later pause, in that pause's filesystem, in the same terminal.
+//
+// Call it at the session's first pause: in buildx v0.38.2 an exec asked
+// for at a later pause, when earlier pauses had none, attaches and never
+// starts its shell (see docs/debugging.md).
+func (s *dapSession) shell(at stop) *terminal {
 	s.t.Helper()
 	resp := s.request(&dap.EvaluateRequest{Request: s.newRequest("evaluate"),
 		Arguments: dap.EvaluateArguments{Expression: "exec", FrameId: at.frame.Id, Context: "repl"}}).(*dap.EvaluateResponse)
 	if !strings.Contains(resp.Body.Result, "Started process") {
 		s.t.Errorf("evaluate exec answered %q", resp.Body.Result)
 	}
-	var term *terminal
 	select {
-	case term = <-s.terminals:
+	case term := <-s.terminals:
+		s.t.Cleanup(term.close)
+		return term
 	case <-time.After(dapWait):
 		s.t.Fatalf("no runInTerminal request after evaluate exec\n%s", s.transcript())
 	}
-	defer term.close()
-	if !term.waitFor("Running ") {
-		s.t.Fatalf("the shell did not start in the build container:\n%s\n%s", term.text(), s.transcript())
-	}
-	// The terminal echoes what is typed, so the end marker is computed by
-	// the shell and never appears in the echo.
-	if _, err := io.WriteString(term.pty, script+"; echo \"end-of-$((40+2))\"; exit\n"); err != nil {
-		s.t.Fatal(err)
-	}
-	if !term.waitFor("end-of-42") {
-		s.t.Fatalf("the command did not finish in the build container:\n%s", term.text())
-	}
-	return term.text()
+	return nil
 }
 
 // terminal is a command that runInTerminal started on a pseudo-terminal,
@@ -364,8 +358,30 @@ type terminal struct {
 	pty console.Console
 	cmd *exec.Cmd
 
-	mu  sync.Mutex
-	out bytes.Buffer
+	mu     sync.Mutex
+	out    bytes.Buffer
+	shells int // the shells that run has typed into
+}
+
+// run waits for the terminal's next shell (one per pause), types script
+// into it and returns what the terminal showed from then until script
+// ended.
+func (term *terminal) run(t *testing.T, script string) string {
+	t.Helper()
+	term.shells++
+	if !term.waitFor(func(out string) bool { return strings.Count(out, "Running ") >= term.shells }) {
+		t.Fatalf("shell %d did not start in the build container:\n%s", term.shells, term.text())
+	}
+	from := len(term.text())
+	// The terminal echoes what is typed, so the end marker is computed by
+	// the shell and never appears in the echo.
+	if _, err := io.WriteString(term.pty, script+"; echo \"end-of-$((40+2))\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if !term.waitFor(func(out string) bool { return strings.Contains(out[from:], "end-of-42") }) {
+		t.Fatalf("%q did not finish in the build container:\n%s", script, term.text())
+	}
+	return term.text()[from:]
 }
 
 // runInTerminal answers the debugger's runInTerminal request: it starts the
@@ -433,11 +449,11 @@ func (term *terminal) text() string {
 	return term.out.String()
 }
 
-// waitFor waits until the terminal has shown s.
-func (term *terminal) waitFor(s string) bool {
+// waitFor waits until what the terminal showed satisfies done.
+func (term *terminal) waitFor(done func(out string) bool) bool {
 	deadline := time.Now().Add(dapWait)
 	for time.Now().Before(deadline) {
-		if strings.Contains(term.text(), s) {
+		if done(term.text()) {
 			return true
 		}
 		time.Sleep(100 * time.Millisecond)
