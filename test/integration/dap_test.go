@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/google/go-dap"
 )
 
 // debugSpec is a build of one stage whose every kind of step the debugger
@@ -60,24 +58,6 @@ func debugContext(t *testing.T, specYAML string, files map[string]string) (strin
 	return dir, dapLaunch{Dockerfile: filepath.Join(dir, "ohlcv.build.yaml"), ContextPath: dir}
 }
 
-// walk pauses at every step from the first with stopOnEntry and `next`,
-// and returns the stops.
-func walk(t *testing.T, s *dapSession) []stop {
-	var stops []stop
-	for {
-		e := s.event("stopped", "exited")
-		if _, done := e.(*dap.ExitedEvent); done {
-			return stops
-		}
-		at := s.stoppedAfter(e)
-		stops = append(stops, at)
-		if len(stops) > 50 {
-			t.Fatalf("more than 50 stops\n%s", s.transcript())
-		}
-		s.next(at)
-	}
-}
-
 // Stop on entry, then `next` pauses at each step of the spec in order, on
 // the step's own line of ohlcv.build.yaml: the base, the stage's workdir, a
 // run, a copy, a workdir step and a multi-line run, which buildx shows
@@ -87,7 +67,11 @@ func TestDebuggerStepsThroughTheSpec(t *testing.T) {
 	launch.StopOnEntry = true
 	s, _ := startDAP(t, dir, launch, nil)
 	want := []string{"from: busybox", "workdir: /work", "echo one", "copy:", "workdir: /srv", "run: |", "run: |"}
-	stops := walk(t, s)
+	var stops []stop
+	s.eachStop(func(at stop) {
+		stops = append(stops, at)
+		s.next(at)
+	})
 	var got, wantLines []int
 	for i, at := range stops {
 		got = append(got, at.frame.Line)
@@ -166,19 +150,14 @@ func TestDebuggerStagesAndBranches(t *testing.T) {
 	s, _ := startDAP(t, dir, launch, []int{builder, branchA, branchB, last})
 	hits := map[int]int{}
 	var order []int
-	for {
-		e := s.event("stopped", "exited")
-		if _, done := e.(*dap.ExitedEvent); done {
-			break
-		}
-		at := s.stoppedAfter(e)
+	s.eachStop(func(at stop) {
 		if at.reason != "breakpoint" {
 			t.Errorf("stopped (%s) on line %d, not at a breakpoint", at.reason, at.frame.Line)
 		}
 		hits[at.frame.Line]++
 		order = append(order, at.frame.Line)
 		s.resume(at)
-	}
+	})
 	if hits[builder] == 0 || hits[branchA] != 1 || hits[branchB] != 1 || hits[last] != 1 || len(hits) != 4 {
 		t.Errorf("stopped on lines %v; want the builder's run (%d), each branch (%d, %d) once and the last run (%d) once", order, builder, branchA, branchB, last)
 	}
@@ -242,12 +221,7 @@ func TestDebuggerPresets(t *testing.T) {
 	}
 	s, _ := startDAP(t, dir, launch, lines)
 	seen := map[int]bool{}
-	for {
-		e := s.event("stopped", "exited")
-		if _, done := e.(*dap.ExitedEvent); done {
-			break
-		}
-		at := s.stoppedAfter(e)
+	s.eachStop(func(at stop) {
 		i := slices.Index(lines, at.frame.Line)
 		if at.reason != "breakpoint" || i < 0 {
 			t.Fatalf("stopped (%s) on line %d, not at a preset's breakpoint %v\n%s", at.reason, at.frame.Line, lines, s.transcript())
@@ -258,7 +232,7 @@ func TestDebuggerPresets(t *testing.T) {
 			t.Errorf("at %s: args %q, env %q; want args with %q and %s set", want[i].marker, args, vars["exec.env"], want[i].args, want[i].env)
 		}
 		s.resume(at)
-	}
+	})
 	if len(seen) != len(lines) {
 		t.Errorf("stopped on %v of the presets' lines %v", seen, lines)
 	}

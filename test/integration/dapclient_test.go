@@ -249,6 +249,21 @@ func (s *dapSession) stopped() stop {
 	return s.stoppedAfter(s.event("stopped", "exited"))
 }
 
+// eachStop calls pause at every stop until the build ends; pause lets the
+// build go on (next or resume).
+func (s *dapSession) eachStop(pause func(at stop)) {
+	for n := 0; ; n++ {
+		e := s.event("stopped", "exited")
+		if _, done := e.(*dap.ExitedEvent); done {
+			return
+		}
+		if n == 100 {
+			s.t.Fatalf("more than 100 stops\n%s", s.transcript())
+		}
+		pause(s.stoppedAfter(e))
+	}
+}
+
 // stoppedAfter returns where a stopped event paused the build, failing the
 // test on any other event.
 func (s *dapSession) stoppedAfter(e dap.EventMessage) stop {
