@@ -176,6 +176,7 @@ type compiler struct {
 	spec       *spec.Spec
 	opt        Opt
 	sourceMap  *llb.SourceMap
+	lineWidths []int // of the source map's lines, for [compiler.location]
 	target     ocispecs.Platform
 	stages     map[string]*spec.Stage
 	args       map[string]string

@@ -19,6 +19,10 @@ func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 	parts = append(parts, base)
 	histories := make([]string, 0, len(s.Parallel))
 	aptRan := false
+	// The diffs and the merge point at the group's first line, not at the
+	// branches': buildx's debugger stops at every op whose range holds a
+	// breakpoint, so a breakpoint on a branch stops once, at its own step.
+	group := b.c.location(spec.Range{Start: s.Node.Range.Start, End: s.Node.Range.Start})
 	b.inParallel = true
 	defer func() { b.inParallel = false }()
 	for i, br := range s.Parallel {
@@ -27,7 +31,7 @@ func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 		if err != nil {
 			return err
 		}
-		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), b.c.location(br.StepNode().Range)))
+		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), group))
 		histories = append(histories, history)
 		aptRan = aptRan || br.Kind() == spec.KindApt
 	}
@@ -37,7 +41,7 @@ func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 	// Every branch runs on the state before the group, so each apt branch
 	// must replace docker-clean itself; after the merge it is gone.
 	b.aptReady = b.aptReady || aptRan
-	merged := llb.Merge(parts, llb.WithCustomName(b.name(fmt.Sprintf("parallel: merge %d branches", len(s.Parallel)))), b.c.location(s.Node.Range))
+	merged := llb.Merge(parts, llb.WithCustomName(b.name(fmt.Sprintf("parallel: merge %d branches", len(s.Parallel)))), group)
 	b.state = base.WithOutput(merged.Output())
 	for _, h := range histories {
 		b.history(h, true)

@@ -1,6 +1,7 @@
 package llbgraph
 
 import (
+	"bytes"
 	"path"
 	"strconv"
 	"strings"
@@ -253,10 +254,35 @@ func (c *compiler) prefix(p ocispecs.Platform, label string) string {
 	return "[" + label + "]"
 }
 
-// location points an op at a span of the spec, so a failing step shows the
-// user's YAML lines.
+// location points an op at the whole lines of a span of the spec, so a
+// failing step shows the user's YAML lines. The range starts at character 0
+// and ends at the end of its last line, as dockerfile2llb's do: buildx's
+// debugger matches a breakpoint against it, and one set by line alone
+// (column 0) is refused when the range starts later on that line, as at
+// the column of a step's first key. Errors keep exact columns ([PBRange]).
 func (c *compiler) location(r spec.Range) llb.ConstraintsOpt {
-	return c.sourceMap.Location([]*pb.Range{PBRange(r)})
+	if c.lineWidths == nil {
+		c.lineWidths = lineWidths(c.sourceMap.Data)
+	}
+	end := 0
+	if r.End.Line >= 1 && r.End.Line <= len(c.lineWidths) {
+		end = c.lineWidths[r.End.Line-1]
+	}
+	return c.sourceMap.Location([]*pb.Range{{
+		Start: &pb.Position{Line: int32(r.Start.Line)},
+		End:   &pb.Position{Line: int32(r.End.Line), Character: int32(end)},
+	}})
+}
+
+// lineWidths returns the width in characters of each line of src, without
+// its line break.
+func lineWidths(src []byte) []int {
+	widths := make([]int, 0, bytes.Count(src, []byte{'\n'})+1)
+	for line := range bytes.Lines(src) {
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'})
+		widths = append(widths, utf8.RuneCount(line))
+	}
+	return widths
 }
 
 // PBRange converts a spec range to a source map range, whose characters
