@@ -42,7 +42,7 @@ func Open(ctx context.Context, p content.Provider, d ocispecs.Descriptor) (io.Re
 	}
 	ra, err := p.ReaderAt(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", d.Digest, err)
+		return nil, err // the provider's error names the blob
 	}
 	// One byte past d.Size, so that a blob longer than its descriptor
 	// fails instead of being cut to fit.
