@@ -234,7 +234,7 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 func TestLayersStayInTheTar(t *testing.T) {
 	ctx := context.Background()
 	// Random bytes, so that the gzip layer is as big as the file.
-	big := make([]byte, 8<<20)
+	big := make([]byte, 2<<20)
 	rand.NewChaCha8([32]byte{}).Read(big)
 	layer := tarOf(t, []entry{{name: "big", body: string(big)}}, true)
 	tarball := layoutTar(t, layer)
