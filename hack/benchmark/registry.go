@@ -4,19 +4,21 @@ import (
 	"context"
 	"time"
 
+	"github.com/containerd/platforms"
+
 	"github.com/ohlcv-rag/ohlcv-build/internal/registry"
 )
 
 // imageBytes is the compressed size of an image as pulled for linux/amd64:
 // its config and layers, read from the registry's manifest.
 func imageBytes(ref string) (int64, error) {
-	host, repo, tag, err := registry.SplitRef(ref)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	target, err := registry.New().Resolve(ctx, ref)
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	m, err := registry.New(host).Image(ctx, repo, tag)
+	m, err := target.Image(ctx, platforms.MustParse("linux/amd64"))
 	if err != nil {
 		return 0, err
 	}

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -98,20 +99,23 @@ func run(tarball string, args []string, entrypoint string, health, show bool) er
 	return cmd.Run()
 }
 
-// unpack applies the layers of the first image of an OCI layout tar to dir.
-func unpack(tarball, dir string) (*ocilayout.Image, error) {
-	layout, err := ocilayout.ReadFile(tarball)
+// unpack applies the layers of the first image of an OCI layout (a tar, or
+// a directory) to dir.
+func unpack(path, dir string) (*ocilayout.Image, error) {
+	ctx := context.Background()
+	layout, err := ocilayout.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := layout.Images()
+	defer layout.Close()
+	imgs, err := layout.Images(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return imgs[0], layout.Unpack(imgs[0], dir)
+	return imgs[0], layout.Unpack(ctx, imgs[0], dir)
 }
 
 // writeRuncConfig writes a runc config.json: runc's default spec, with the

@@ -4,11 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
+	"io"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -72,6 +77,12 @@ func tarOf(t *testing.T, entries []entry, compress bool) []byte {
 // with an attestation manifest beside it.
 func layoutTar(t *testing.T, layers ...[]byte) []byte {
 	t.Helper()
+	return tarOf(t, layoutEntries(t, layers...), false)
+}
+
+// layoutEntries are the files of the layout layoutTar writes.
+func layoutEntries(t *testing.T, layers ...[]byte) []entry {
+	t.Helper()
 	blobs := map[digest.Digest][]byte{}
 	add := func(mt string, dt []byte) ocispecs.Descriptor {
 		d := digest.FromBytes(dt)
@@ -107,7 +118,7 @@ func layoutTar(t *testing.T, layers ...[]byte) []byte {
 	for _, d := range slices.Sorted(maps.Keys(blobs)) {
 		entries = append(entries, entry{name: "blobs/sha256/" + d.Encoded(), body: string(blobs[d])})
 	}
-	return tarOf(t, entries, false)
+	return entries
 }
 
 // Whiteouts and opaque directories hide what lower layers had; owners,
@@ -129,23 +140,25 @@ func TestUnpackAppliesWhiteouts(t *testing.T) {
 		{name: ".wh.gone", body: ""},
 		{name: "link", typ: tar.TypeSymlink, body: "/kept"},
 	}, true)
-	layout, err := Read(bytes.NewReader(layoutTar(t, lower, upper)))
+	ctx := context.Background()
+	tarball := layoutTar(t, lower, upper)
+	layout, err := New(bytes.NewReader(tarball), int64(len(tarball)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := layout.Images()
+	imgs, err := layout.Images(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(imgs) != 1 || imgs[0].Platform != "linux/amd64/v2" {
 		t.Fatalf("images %+v, want one linux/amd64/v2", imgs)
 	}
-	all, err := layout.Manifests()
+	all, err := layout.Manifests(ctx)
 	if err != nil || len(all) != 2 {
 		t.Fatalf("manifests %v %v, want the image's and the attestation's", all, err)
 	}
 	dir := t.TempDir()
-	if err := layout.Unpack(imgs[0], dir); err != nil {
+	if err := layout.Unpack(ctx, imgs[0], dir); err != nil {
 		t.Fatal(err)
 	}
 	files, err := Files(dir)
@@ -197,7 +210,143 @@ func TestExecUserStaysInRootfs(t *testing.T) {
 }
 
 func TestReadRejectsNonLayouts(t *testing.T) {
-	if _, err := Read(bytes.NewReader(tarOf(t, []entry{{name: "x", body: "y"}}, false))); err == nil {
+	tarball := tarOf(t, []entry{{name: "x", body: "y"}}, false)
+	if _, err := New(bytes.NewReader(tarball), int64(len(tarball))); err == nil {
 		t.Errorf("a tar with no index.json was read as a layout")
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Opening a layout reads the tar's headers and index.json, listing its
+// images reads manifests and configs: a layer is read only when it is
+// unpacked, and then as a stream.
+func TestLayersStayInTheTar(t *testing.T) {
+	ctx := context.Background()
+	// Random bytes, so that the gzip layer is as big as the file.
+	big := make([]byte, 2<<20)
+	rand.NewChaCha8([32]byte{}).Read(big)
+	layer := tarOf(t, []entry{{name: "big", body: string(big)}}, true)
+	tarball := layoutTar(t, layer)
+	r := &countingReaderAt{r: bytes.NewReader(tarball)}
+	l, err := New(r, int64(len(tarball)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := l.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := r.n.Load(); n > 64<<10 {
+		t.Errorf("opening the layout and listing its images read %d bytes of a %d-byte tar", n, len(tarball))
+	}
+	dir := t.TempDir()
+	if err := l.Unpack(ctx, imgs[0], dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "big")); err != nil || !bytes.Equal(got, big) {
+		t.Errorf("the unpacked file differs (%v)", err)
+	}
+}
+
+// A layer whose content does not match its digest fails the unpack and
+// the layer's stream, even when only its last byte differs.
+func TestCorruptLayerFails(t *testing.T) {
+	ctx := context.Background()
+	layer := tarOf(t, []entry{{name: "f", body: "content"}}, true)
+	entries := layoutEntries(t, layer)
+	name := "blobs/sha256/" + digest.FromBytes(layer).Encoded()
+	for i := range entries {
+		if entries[i].name == name {
+			b := []byte(entries[i].body)
+			b[len(b)-1] ^= 0xff
+			entries[i].body = string(b)
+		}
+	}
+	tarball := tarOf(t, entries, false)
+	l, err := New(bytes.NewReader(tarball), int64(len(tarball)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := l.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Unpack(ctx, imgs[0], t.TempDir()); err == nil || !strings.Contains(err.Error(), "does not match its digest") {
+		t.Errorf("unpacking a corrupt layer: %v", err)
+	}
+	rc, err := l.Layer(ctx, imgs[0].Manifest.Layers[0])
+	if err == nil {
+		_, err = io.ReadAll(rc)
+		rc.Close()
+	}
+	if err == nil {
+		t.Errorf("a corrupt layer read without an error")
+	}
+	d := imgs[0].Manifest.Layers[0]
+	d.Size++
+	if _, err := l.ReaderAt(ctx, d); err == nil || !strings.Contains(err.Error(), "its descriptor says") {
+		t.Errorf("a descriptor of the wrong size: %v", err)
+	}
+}
+
+// The same layout reads alike as a tar file and as a directory
+// (tar=false).
+func TestOpenTarFileAndDirectory(t *testing.T) {
+	ctx := context.Background()
+	layer := tarOf(t, []entry{{name: "f", body: "content"}}, true)
+	entries := layoutEntries(t, layer)
+	root := t.TempDir()
+	dir := filepath.Join(root, "layout")
+	for _, e := range entries {
+		p := filepath.Join(dir, e.name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(e.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(root, "layout.tar")
+	if err := os.WriteFile(file, tarOf(t, entries, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{file, dir} {
+		l, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs, err := l.Images(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out := t.TempDir()
+		if err := l.Unpack(ctx, imgs[0], out); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if got, err := os.ReadFile(filepath.Join(out, "f")); err != nil || string(got) != "content" {
+			t.Errorf("%s: f = %q %v", p, got, err)
+		}
+		missing := imgs[0].Manifest.Layers[0]
+		missing.Digest = digest.FromString("absent")
+		if _, err := l.Open(ctx, missing); err == nil || !strings.Contains(err.Error(), "not in the layout") {
+			t.Errorf("%s: an absent blob: %v", p, err)
+		}
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := Open(filepath.Join(root, "none")); err == nil {
+		t.Errorf("a missing path opened")
 	}
 }

@@ -1,151 +1,276 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/util/contentutil"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// fakeRegistry serves the parts of the distribution API the client uses,
-// from memory.
-type fakeRegistry struct {
-	mu        sync.Mutex
-	blobs     map[string][]byte // repo@digest
-	manifests map[string][]byte // repo:ref, by tag and by digest
-	types     map[string]string
+var (
+	registryBin     string
+	registryBinErr  error
+	registryBinOnce sync.Once
+)
+
+// distributionRegistry is the registry binary the hack/ engine runs: the
+// one in .bin when `make deps` built it, else built here from hack/tools
+// (Go's build cache makes that a link after the first time).
+func distributionRegistry(t *testing.T) string {
+	t.Helper()
+	registryBinOnce.Do(func() {
+		repo, err := filepath.Abs(filepath.Join("..", ".."))
+		if err != nil {
+			registryBinErr = err
+			return
+		}
+		registryBin = filepath.Join(repo, ".bin", "registry")
+		if _, err := os.Stat(registryBin); err == nil {
+			return
+		}
+		dir, err := os.MkdirTemp("", "ohlcv-registry-bin-")
+		if err != nil {
+			registryBinErr = err
+			return
+		}
+		registryBin = filepath.Join(dir, "registry")
+		cmd := exec.Command("go", "build", "-o", registryBin, "github.com/distribution/distribution/v3/cmd/registry")
+		cmd.Dir = filepath.Join(repo, "hack", "tools")
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			registryBinErr = fmt.Errorf("building the registry from hack/tools: %v\n%s", err, out)
+		}
+	})
+	if registryBinErr != nil {
+		t.Fatal(registryBinErr)
+	}
+	return registryBin
 }
 
-func newFake() *fakeRegistry {
-	return &fakeRegistry{blobs: map[string][]byte{}, manifests: map[string][]byte{}, types: map[string]string{}}
-}
-
-func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	path := strings.TrimPrefix(r.URL.Path, "/v2/")
-	switch {
-	case strings.Contains(path, "/manifests/"):
-		repo, ref, _ := strings.Cut(path, "/manifests/")
-		key := repo + ":" + ref
-		if r.Method == http.MethodPut {
-			dt, _ := io.ReadAll(r.Body)
-			d := digest.FromBytes(dt).String()
-			for _, k := range []string{key, repo + ":" + d} {
-				f.manifests[k], f.types[k] = dt, r.Header.Get("Content-Type")
+// startRegistry runs distribution's registry on a free loopback port with
+// its storage in a temporary directory, stopped when the test ends, and
+// returns its host:port.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	bin := distributionRegistry(t)
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close()
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return host
 			}
-			w.WriteHeader(http.StatusCreated)
-			return
 		}
-		dt, ok := f.manifests[key]
-		if !ok {
-			http.NotFound(w, r)
-			return
+		select {
+		case <-exited:
+			t.Fatalf("the registry exited while starting: %s", logs.String())
+		case <-time.After(100 * time.Millisecond):
 		}
-		w.Header().Set("Content-Type", f.types[key])
-		w.Write(dt)
-	case strings.HasSuffix(path, "/blobs/uploads/"):
-		w.Header().Set("Location", "/v2/"+path+"u1")
-		w.WriteHeader(http.StatusAccepted)
-	case strings.Contains(path, "/blobs/uploads/"):
-		repo, _, _ := strings.Cut(path, "/blobs/uploads/")
-		dt, _ := io.ReadAll(r.Body)
-		if digest.FromBytes(dt).String() != r.URL.Query().Get("digest") {
-			http.Error(w, "digest mismatch", http.StatusBadRequest)
-			return
+		if time.Now().After(deadline) {
+			t.Fatalf("the registry on %s did not answer within 20s: %v", host, err)
 		}
-		f.blobs[repo+"@"+r.URL.Query().Get("digest")] = dt
-		w.WriteHeader(http.StatusCreated)
-	case strings.Contains(path, "/blobs/"):
-		repo, d, _ := strings.Cut(path, "/blobs/")
-		dt, ok := f.blobs[repo+"@"+d]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		if r.Method != http.MethodHead {
-			w.Write(dt)
-		}
-	default:
-		http.NotFound(w, r)
 	}
 }
 
-func TestCopyAndWalk(t *testing.T) {
-	src, dst := newFake(), newFake()
-	srcSrv, dstSrv := httptest.NewServer(src), httptest.NewServer(dst)
-	defer srcSrv.Close()
-	defer dstSrv.Close()
-	sc, dc := New(strings.TrimPrefix(srcSrv.URL, "http://")), New(strings.TrimPrefix(dstSrv.URL, "http://"))
-	ctx := context.Background()
+// graph is an image graph as BuildKit pushes one: an index of two
+// platforms' images, which share a layer, and an attestation manifest.
+type graph struct {
+	store                 contentutil.Buffer
+	index, amd64, amd64v2 ocispecs.Descriptor
+	layer                 ocispecs.Descriptor
+}
 
-	put := func(dt string) ocispecs.Descriptor {
-		d, err := sc.PutBlob(ctx, "a/b", []byte(dt))
+func newGraph(t *testing.T) *graph {
+	t.Helper()
+	ctx := context.Background()
+	g := &graph{store: contentutil.NewBuffer()}
+	add := func(mt string, dt []byte) ocispecs.Descriptor {
+		d := ocispecs.Descriptor{MediaType: mt, Digest: digest.FromBytes(dt), Size: int64(len(dt))}
+		if err := content.WriteBlob(ctx, g.store, d.Digest.String(), bytes.NewReader(dt), d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	addJSON := func(mt string, v any) ocispecs.Descriptor {
+		dt, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ocispecs.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: int64(len(dt))}
+		return add(mt, dt)
 	}
-	putManifest := func(mt, ref string, v any) ocispecs.Descriptor {
-		dt, _ := json.Marshal(v)
-		if err := sc.PutManifest(ctx, "a/b", ref, mt, dt); err != nil {
-			t.Fatal(err)
-		}
-		return ocispecs.Descriptor{MediaType: mt, Digest: digest.FromBytes(dt), Size: int64(len(dt))}
+	manifest := func(cfg ocispecs.Descriptor, layers ...ocispecs.Descriptor) ocispecs.Manifest {
+		m := ocispecs.Manifest{MediaType: ocispecs.MediaTypeImageManifest, Config: cfg, Layers: layers}
+		m.SchemaVersion = 2
+		return m
 	}
-	cfg, layer := put(`{"os":"linux"}`), put("layer")
-	cfg.MediaType = ocispecs.MediaTypeImageConfig
-	m := putManifest(ocispecs.MediaTypeImageManifest, "m", ocispecs.Manifest{MediaType: ocispecs.MediaTypeImageManifest, Config: cfg, Layers: []ocispecs.Descriptor{layer}})
-	m.Platform = &ocispecs.Platform{OS: "linux", Architecture: "amd64"}
-	// A BuildKit cache manifest lists a blob directly in an index.
-	cacheBlob := put("cache config")
-	putManifest(ocispecs.MediaTypeImageIndex, "v1", ocispecs.Index{MediaType: ocispecs.MediaTypeImageIndex, Manifests: []ocispecs.Descriptor{m, cacheBlob}})
+	config := add(ocispecs.MediaTypeImageConfig, []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`))
+	g.layer = add(ocispecs.MediaTypeImageLayerGzip, bytes.Repeat([]byte("layer "), 100_000))
+	v2config := add(ocispecs.MediaTypeImageConfig, []byte(`{"architecture":"amd64","variant":"v2","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`))
+	g.amd64 = addJSON(ocispecs.MediaTypeImageManifest, manifest(config, g.layer))
+	g.amd64.Platform = &ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	g.amd64v2 = addJSON(ocispecs.MediaTypeImageManifest, manifest(v2config, g.layer))
+	g.amd64v2.Platform = &ocispecs.Platform{OS: "linux", Architecture: "amd64", Variant: "v2"}
+	attestation := addJSON(ocispecs.MediaTypeImageManifest, manifest(add("application/vnd.oci.empty.v1+json", []byte("{}")),
+		add("application/vnd.in-toto+json", []byte(`{"predicateType":"x"}`))))
+	attestation.Platform = &ocispecs.Platform{OS: "unknown", Architecture: "unknown"}
+	idx := ocispecs.Index{MediaType: ocispecs.MediaTypeImageIndex, Manifests: []ocispecs.Descriptor{g.amd64, g.amd64v2, attestation}}
+	idx.SchemaVersion = 2
+	g.index = addJSON(ocispecs.MediaTypeImageIndex, idx)
+	return g
+}
+
+// An image graph pushed to one real registry, copied to another and read
+// back: every blob arrives, is walked once with content matching its
+// digest, and platforms pick their own image. The copy pushes what the
+// same client pushed before, which containerd's push tracker, were it
+// shared, would skip.
+func TestPushCopyWalkImage(t *testing.T) {
+	ctx := context.Background()
+	src, dst := startRegistry(t), startRegistry(t)
+	c := New()
+	g := newGraph(t)
+	if err := c.Push(ctx, g.store, g.index, src+"/a/b:v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Copy(ctx, src+"/a/b:v1", dst+"/c/d:copied"); err != nil {
+		t.Fatal(err)
+	}
+	target, err := c.Resolve(ctx, dst+"/c/d:copied")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target.Descriptor.Digest != g.index.Digest || target.Descriptor.MediaType != ocispecs.MediaTypeImageIndex {
+		t.Errorf("the copy resolved to %+v, want the index %s", target.Descriptor, g.index.Digest)
+	}
 
 	var visited []string
-	err := sc.Walk(ctx, "a/b", "v1", func(d ocispecs.Descriptor, content []byte) error {
-		if digest.FromBytes(content) != d.Digest {
-			t.Errorf("%s: content does not match", d.Digest)
+	err = target.Walk(ctx, func(d ocispecs.Descriptor, r io.Reader) error {
+		dt, err := io.ReadAll(r)
+		if err != nil {
+			return err
 		}
-		visited = append(visited, d.MediaType)
+		if digest.FromBytes(dt) != d.Digest {
+			t.Errorf("%s: the content does not match", d.Digest)
+		}
+		visited = append(visited, d.Digest.Encoded()[:8]+" "+d.MediaType)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(visited) != 5 || visited[0] != ocispecs.MediaTypeImageIndex {
-		t.Errorf("visited %v, want the index, the manifest, its config and layer, and the cache blob", visited)
+	// The index, three manifests, two configs and the empty one, the
+	// shared layer once and the attestation.
+	if len(visited) != 9 {
+		t.Errorf("walked %d descriptors, want 9:\n%s", len(visited), strings.Join(visited, "\n"))
 	}
-	if err := sc.Copy(ctx, "a/b", "v1", dc, "c/d", "copied"); err != nil {
-		t.Fatal(err)
+
+	for platform, want := range map[string]ocispecs.Descriptor{"linux/amd64": g.amd64, "linux/amd64/v2": g.amd64v2} {
+		m, err := target.Image(ctx, platforms.MustParse(platform))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantM ocispecs.Manifest
+		if err := target.ReadJSON(ctx, want, &wantM); err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.Digest != wantM.Config.Digest {
+			t.Errorf("%s picked the image with config %s, want %s", platform, m.Config.Digest, wantM.Config.Digest)
+		}
 	}
-	got, err := dc.Image(ctx, "c/d", "copied")
+	if _, err := target.Image(ctx, platforms.MustParse("linux/arm64")); err == nil || !strings.Contains(err.Error(), "no image for linux/arm64") {
+		t.Errorf("an absent platform: %v", err)
+	}
+
+	// The layer streams from the copy by digest, as the release checks
+	// read it.
+	byDigest, err := c.Resolve(ctx, dst+"/c/d@"+g.amd64.Digest.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Config.Digest != cfg.Digest || len(got.Layers) != 1 || got.Layers[0].Digest != layer.Digest {
-		t.Errorf("copied image %+v", got)
+	m, err := byDigest.Image(ctx, platforms.MustParse("linux/amd64"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ok, err := dc.HasBlob(ctx, "c/d", cacheBlob.Digest); err != nil || !ok {
-		t.Errorf("the cache blob was not copied: %v", err)
+	rc, err := byDigest.Open(ctx, m.Layers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if err != nil || n != g.layer.Size {
+		t.Errorf("read %d bytes of the layer (%v), want %d", n, err, g.layer.Size)
+	}
+	if _, err := byDigest.Index(ctx); err == nil {
+		t.Errorf("a manifest was read as an index")
 	}
 }
 
-func TestSplitRef(t *testing.T) {
-	for ref, want := range map[string][3]string{
-		"127.0.0.1:5000/a/b:v1":         {"127.0.0.1:5000", "a/b", "v1"},
-		"127.0.0.1:5000/a/b":            {"127.0.0.1:5000", "a/b", "latest"},
-		"127.0.0.1:5000/a@sha256:abc12": {"127.0.0.1:5000", "a", "sha256:abc12"},
-	} {
-		h, r, tag, err := SplitRef(ref)
-		if err != nil || [3]string{h, r, tag} != want {
-			t.Errorf("SplitRef(%q) = %q %q %q %v, want %v", ref, h, r, tag, err, want)
-		}
+func TestResolveMissing(t *testing.T) {
+	host := startRegistry(t)
+	_, err := New().Resolve(context.Background(), host+"/no/such:tag")
+	if err == nil || !strings.Contains(err.Error(), host+"/no/such:tag") {
+		t.Errorf("resolving an absent tag: %v, want an error naming it", err)
 	}
 }
+
+func TestParseRef(t *testing.T) {
+	for ref, want := range map[string]string{
+		"127.0.0.1:5000/a/b:v1":  "127.0.0.1:5000/a/b:v1",
+		"127.0.0.1:5000/a/b":     "127.0.0.1:5000/a/b:latest",
+		"busybox":                "docker.io/library/busybox:latest",
+		"ghcr.io/o/r:1@" + zeros: "ghcr.io/o/r@" + zeros,
+	} {
+		n, err := ParseRef(ref)
+		if err != nil || n.String() != want {
+			t.Errorf("ParseRef(%q) = %v %v, want %s", ref, n, err, want)
+		}
+	}
+	if _, err := ParseRef("127.0.0.1:5000/A/b"); err == nil || !strings.Contains(err.Error(), `"127.0.0.1:5000/A/b"`) {
+		t.Errorf("an upper-case repository: %v", err)
+	}
+}
+
+const zeros = "sha256:0000000000000000000000000000000000000000000000000000000000000000"

@@ -277,31 +277,37 @@ type file struct {
 // whiteouts and opaque directories as a runtime does.
 func readOCI(t *testing.T, tarball []byte) []*image {
 	t.Helper()
-	layout, err := ocilayout.Read(bytes.NewReader(tarball))
+	ctx := context.Background()
+	layout, err := ocilayout.New(bytes.NewReader(tarball), int64(len(tarball)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := layout.Images()
+	imgs, err := layout.Images(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Each blob is read back whole to search it: a test image is small.
+	readAll := func(rc io.ReadCloser, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		dt, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dt
 	}
 	var out []*image
 	for _, li := range imgs {
 		img := &image{platform: li.Platform, config: li.Config}
-		manifest, err := layout.Blob(li.ManifestDescriptor.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img.blobs = append(img.blobs, li.ConfigBytes, manifest)
+		img.blobs = append(img.blobs, readAll(layout.Open(ctx, li.Manifest.Config)), readAll(layout.Open(ctx, li.ManifestDescriptor)))
 		for _, l := range li.Manifest.Layers {
-			layer, err := layout.Layer(l)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img.blobs = append(img.blobs, layer)
+			img.blobs = append(img.blobs, readAll(layout.Layer(ctx, l)))
 		}
 		dir := t.TempDir()
-		if err := layout.Unpack(li, dir); err != nil {
+		if err := layout.Unpack(ctx, li, dir); err != nil {
 			t.Fatal(err)
 		}
 		files, err := ocilayout.Files(dir)

@@ -191,20 +191,25 @@ func jsonPath(v any, keys ...string) any {
 // (rewrite-timestamp clamps what the build wrote).
 func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch time.Time) (string, []byte) {
 	t.Helper()
-	ctx := context.Background()
-	c := registry.New(reg)
-	m, err := c.Image(ctx, repo, desc.Digest.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	target, err := registry.New().Resolve(ctx, reg+"/"+repo+"@"+desc.Digest.String())
 	if err != nil {
+		t.Fatal(err)
+	}
+	var m ocispecs.Manifest
+	if err := target.ReadJSON(ctx, target.Descriptor, &m); err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Layers) != 1 {
 		t.Fatalf("%d layers, want 1 (FROM scratch + the binary)", len(m.Layers))
 	}
-	layer, err := c.Blob(ctx, repo, m.Layers[0].Digest)
+	layer, err := target.Open(ctx, m.Layers[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(layer))
+	defer layer.Close()
+	zr, err := gzip.NewReader(layer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package reliability
 
 import (
+	"context"
 	"testing"
 
 	"github.com/ohlcv-rag/ohlcv-build/internal/ocilayout"
@@ -14,7 +15,7 @@ func imageFiles(t *testing.T, fig *figure, path string) map[string]*ocilayout.Fi
 	t.Helper()
 	l, img := singleImage(t, fig, path)
 	dir := t.TempDir()
-	if err := l.Unpack(img, dir); err != nil {
+	if err := l.Unpack(context.Background(), img, dir); err != nil {
 		fig.fatalf(t, "unpacking %s: %v", path, err)
 	}
 	files, err := ocilayout.Files(dir)
@@ -24,14 +25,16 @@ func imageFiles(t *testing.T, fig *figure, path string) map[string]*ocilayout.Fi
 	return files
 }
 
-// singleImage reads the OCI tar at path, which must hold one image.
+// singleImage opens the OCI tar at path, which must hold one image, until
+// the test ends.
 func singleImage(t *testing.T, fig *figure, path string) (*ocilayout.Layout, *ocilayout.Image) {
 	t.Helper()
-	l, err := ocilayout.ReadFile(path)
+	l, err := ocilayout.Open(path)
 	if err != nil {
 		fig.fatalf(t, "%s: %v", path, err)
 	}
-	imgs, err := l.Images()
+	t.Cleanup(func() { l.Close() })
+	imgs, err := l.Images(context.Background())
 	if err != nil {
 		fig.fatalf(t, "%s: %v", path, err)
 	}

@@ -4,10 +4,8 @@ package reliability
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -31,19 +31,27 @@ import (
 // suite's daemons resolve through a mirror to the suite's registry.
 func twinDir() string { return filepath.Join(repoRoot(), "examples", "ohlcv-rag") }
 
-// twinSyntax reads the image the offline twin's `# syntax=` line names, as
-// its registry host, repository and tag.
-func twinSyntax() (host, repo, tag string, err error) {
+// twinSyntax reads the image the offline twin's `# syntax=` line names, by
+// tag.
+func twinSyntax() (reference.NamedTagged, error) {
 	b, err := os.ReadFile(filepath.Join(twinDir(), twinFile))
 	if err != nil {
-		return "", "", "", err
+		return nil, err
 	}
 	first, _, _ := strings.Cut(string(b), "\n")
 	ref, ok := strings.CutPrefix(strings.TrimSpace(first), "# syntax=")
 	if !ok {
-		return "", "", "", fmt.Errorf("%s: the first line is not a `# syntax=` line", twinFile)
+		return nil, fmt.Errorf("%s: the first line is not a `# syntax=` line", twinFile)
 	}
-	return registry.SplitRef(strings.TrimSpace(ref))
+	n, err := registry.ParseRef(strings.TrimSpace(ref))
+	if err != nil {
+		return nil, err
+	}
+	tagged, ok := n.(reference.NamedTagged)
+	if !ok {
+		return nil, fmt.Errorf("%s: the `# syntax=` image %s has no tag", twinFile, n)
+	}
+	return tagged, nil
 }
 
 const twinFile = "offline.build.yaml"
@@ -168,19 +176,21 @@ func diffImages(t *testing.T, fig *figure, l1 *ocilayout.Layout, i1 *ocilayout.I
 		link     string
 	}
 	read := func(l *ocilayout.Layout, d ocispecs.Descriptor) map[string]entry {
-		dt, err := l.Layer(d)
+		rc, err := l.Layer(context.Background(), d)
 		if err != nil {
 			fig.fatalf(t, "%v", err)
 		}
+		defer rc.Close()
 		out := map[string]entry{}
-		tr := tar.NewReader(bytes.NewReader(dt))
+		tr := tar.NewReader(rc)
 		for {
 			h, err := tr.Next()
 			if err != nil {
 				return out
 			}
-			body, _ := io.ReadAll(tr)
-			out[h.Name] = entry{sha256.Sum256(body), h.Mode, h.Uid, h.Gid, h.ModTime, h.Linkname}
+			sum := sha256.New()
+			_, _ = io.Copy(sum, tr)
+			out[h.Name] = entry{[32]byte(sum.Sum(nil)), h.Mode, h.Uid, h.Gid, h.ModTime, h.Linkname}
 		}
 	}
 	var parts []string
@@ -229,17 +239,16 @@ func twinBase(t *testing.T, fig *figure, s *suite) *dockerspec.DockerOCIImage {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := registry.New(s.engine["REGISTRY"])
-	m, err := c.Image(ctx, "library/python", "3.11-slim")
+	target, err := registry.New().Resolve(ctx, s.engine["REGISTRY"]+"/library/python:3.11-slim")
 	if err != nil {
 		fig.fatalf(t, "the twin's base image: %v", err)
 	}
-	dt, err := c.Blob(ctx, "library/python", m.Config.Digest)
+	m, err := target.Image(ctx, platforms.MustParse("linux/amd64"))
 	if err != nil {
 		fig.fatalf(t, "the twin's base image: %v", err)
 	}
 	var img dockerspec.DockerOCIImage
-	if err := json.Unmarshal(dt, &img); err != nil {
+	if err := target.ReadJSON(ctx, m.Config, &img); err != nil {
 		fig.fatalf(t, "the twin's base image: %v", err)
 	}
 	return &img
@@ -267,24 +276,35 @@ func timesEqual(a, b *time.Time) bool {
 func newerThan(t *testing.T, fig *figure, l *ocilayout.Layout, img *ocilayout.Image, skip int, after time.Time) (newer, files int) {
 	t.Helper()
 	for _, ld := range img.Manifest.Layers[min(skip, len(img.Manifest.Layers)):] {
-		dt, err := l.Layer(ld)
+		n, f, err := countNewer(l, ld, after)
 		if err != nil {
-			fig.fatalf(t, "%v", err)
+			fig.fatalf(t, "layer %s: %v", ld.Digest, err)
 		}
-		tr := tar.NewReader(bytes.NewReader(dt))
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				fig.fatalf(t, "layer %s: %v", ld.Digest, err)
-			}
-			files++
-			if h.ModTime.After(after) {
-				newer++
-			}
-		}
+		newer, files = newer+n, files+f
 	}
 	return newer, files
+}
+
+// countNewer counts the files of one layer whose modification time is
+// after t, and all its files.
+func countNewer(l *ocilayout.Layout, ld ocispecs.Descriptor, after time.Time) (newer, files int, err error) {
+	rc, err := l.Layer(context.Background(), ld)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return newer, files, nil
+		}
+		if err != nil {
+			return newer, files, err
+		}
+		files++
+		if h.ModTime.After(after) {
+			newer++
+		}
+	}
 }

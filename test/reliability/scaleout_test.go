@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/images"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/client"
 
@@ -161,14 +162,17 @@ func testScaleOut(t *testing.T) {
 		}
 		multi = b
 	}
-	_, repo, tag, _ := registry.SplitRef(image)
-	_, idx, err := registry.New(s.reg.host).Index(ctx, repo, tag)
+	target, err := registry.New().Resolve(ctx, image)
+	if err != nil {
+		fig.fatalf(t, "the pushed image: %v", err)
+	}
+	idx, err := target.Index(ctx)
 	if err != nil {
 		fig.fatalf(t, "the pushed image: %v", err)
 	}
 	var platforms []string
 	for _, m := range idx.Manifests {
-		if m.Platform != nil && registry.IsManifest(m.MediaType) {
+		if m.Platform != nil && images.IsManifestType(m.MediaType) {
 			p := m.Platform.OS + "/" + m.Platform.Architecture
 			if m.Platform.Variant != "" {
 				p += "/" + m.Platform.Variant

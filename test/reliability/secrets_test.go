@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,7 +129,7 @@ func testSecrets(t *testing.T) {
 		{"image layers (both builds' OCI tars)", func(h *haystack) error {
 			return eachImage(out, func(l *ocilayout.Layout, img *ocilayout.Image) error {
 				for _, ld := range img.Manifest.Layers {
-					dt, err := l.Layer(ld)
+					dt, err := readBlob(l.Layer(ctx, ld))
 					if err != nil {
 						return err
 					}
@@ -139,10 +140,14 @@ func testSecrets(t *testing.T) {
 		}},
 		{"image config, history and manifests", func(h *haystack) error {
 			return eachImage(out, func(l *ocilayout.Layout, img *ocilayout.Image) error {
-				m, err := l.Blob(img.ManifestDescriptor.Digest)
-				h.search(img.ConfigBytes, all)
-				h.search(m, all)
-				return err
+				for _, d := range []ocispecs.Descriptor{img.Manifest.Config, img.ManifestDescriptor} {
+					dt, err := readBlob(l.Open(ctx, d))
+					if err != nil {
+						return err
+					}
+					h.search(dt, all)
+				}
+				return nil
 			})
 		}},
 		{"plain progress", func(h *haystack) error {
@@ -156,15 +161,16 @@ func testSecrets(t *testing.T) {
 			return nil
 		}},
 		{"mode=max registry cache: every manifest and blob", func(h *haystack) error {
-			_, repo, tag, err := registry.SplitRef(cacheRef)
+			target, err := registry.New().Resolve(ctx, cacheRef)
 			if err != nil {
 				return err
 			}
 			n := 0
-			err = registry.New(s.reg.host).Walk(ctx, repo, tag, func(_ ocispecs.Descriptor, content []byte) error {
+			err = target.Walk(ctx, func(_ ocispecs.Descriptor, r io.Reader) error {
 				n++
-				h.search(content, all)
-				return nil
+				dt, err := io.ReadAll(r)
+				h.search(dt, all)
+				return err
 			})
 			if err == nil && n < 3 {
 				err = fmt.Errorf("the cache %s has only %d manifests and blobs", cacheRef, n)
@@ -174,24 +180,20 @@ func testSecrets(t *testing.T) {
 		{"provenance attestation (mode=max)", func(h *haystack) error {
 			found := 0
 			err := eachLayout(out, func(l *ocilayout.Layout) error {
-				descs, err := l.Manifests()
+				descs, err := l.Manifests(ctx)
 				if err != nil {
 					return err
 				}
 				for _, md := range descs {
-					dt, err := l.Blob(md.Digest)
-					if err != nil {
-						return err
-					}
 					var m ocispecs.Manifest
-					if err := json.Unmarshal(dt, &m); err != nil {
+					if err := l.ReadJSON(ctx, md, &m); err != nil {
 						return err
 					}
 					for _, ld := range m.Layers {
 						if ld.MediaType != "application/vnd.in-toto+json" {
 							continue
 						}
-						att, err := l.Blob(ld.Digest)
+						att, err := readBlob(l.Open(ctx, ld))
 						if err != nil {
 							return err
 						}
@@ -286,7 +288,7 @@ func testSecrets(t *testing.T) {
 	got := 0
 	err = eachImage(out, func(l *ocilayout.Layout, img *ocilayout.Image) error {
 		root := t.TempDir()
-		if err := l.Unpack(img, root); err != nil {
+		if err := l.Unpack(ctx, img, root); err != nil {
 			return err
 		}
 		files, err := ocilayout.Files(root)
@@ -307,6 +309,16 @@ func testSecrets(t *testing.T) {
 	fig.note("The secrets were %d and %d random bytes of text; each was searched for as is and in its base64 forms; the marker is a build arg of the same kind, written into a file and printed by a step.", len(apiKey), len(indexToken))
 }
 
+// readBlob reads a blob's stream whole, to search it: the suite's images
+// and caches are small enough.
+func readBlob(rc io.ReadCloser, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
 // eachLayout calls fn for each OCI tar in dir.
 func eachLayout(dir string, fn func(*ocilayout.Layout) error) error {
 	tars, err := filepath.Glob(filepath.Join(dir, "*.tar"))
@@ -317,11 +329,13 @@ func eachLayout(dir string, fn func(*ocilayout.Layout) error) error {
 		return fmt.Errorf("no OCI tars in %s", dir)
 	}
 	for _, p := range tars {
-		l, err := ocilayout.ReadFile(p)
+		l, err := ocilayout.Open(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		if err := fn(l); err != nil {
+		err = fn(l)
+		l.Close()
+		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 	}
@@ -331,7 +345,7 @@ func eachLayout(dir string, fn func(*ocilayout.Layout) error) error {
 // eachImage calls fn for each image of each OCI tar in dir.
 func eachImage(dir string, fn func(*ocilayout.Layout, *ocilayout.Image) error) error {
 	return eachLayout(dir, func(l *ocilayout.Layout) error {
-		imgs, err := l.Images()
+		imgs, err := l.Images(context.Background())
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distribution/reference"
+
 	"github.com/ohlcv-rag/ohlcv-build/internal/engineenv"
 	"github.com/ohlcv-rag/ohlcv-build/internal/registry"
 )
@@ -86,8 +88,8 @@ func newSuite() (*suite, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	hack := registry.New(env["REGISTRY"])
-	if _, _, err := hack.Manifest(ctx, "library/busybox", "latest"); err != nil {
+	c := registry.New()
+	if _, err := c.Resolve(ctx, env["REGISTRY"]+"/library/busybox:latest"); err != nil {
 		return nil, fmt.Errorf("the hack/ engine's registry has no base images (make engine seeds them): %w", err)
 	}
 	// /tmp, not t.TempDir(): a unix socket path may not exceed 107 bytes.
@@ -100,22 +102,21 @@ func newSuite() (*suite, error) {
 	}
 	// The frontend image of this checkout (make frontend-image), copied to
 	// the suite's registry, which the faults figure stops.
-	_, repo, tag, err := registry.SplitRef(env["FRONTEND_IMAGE"])
-	if err != nil {
-		return nil, err
-	}
-	if err := hack.Copy(ctx, repo, tag, registry.New(s.reg.host), "ohlcv-build/frontend", "rel"); err != nil {
+	s.frontend = s.reg.host + "/ohlcv-build/frontend:rel"
+	if err := c.Copy(ctx, env["FRONTEND_IMAGE"], s.frontend); err != nil {
 		return nil, fmt.Errorf("copying the frontend image %s to the suite's registry: %w", env["FRONTEND_IMAGE"], err)
 	}
-	s.frontend = s.reg.host + "/ohlcv-build/frontend:rel"
 	// The offline twin names the released image on its `# syntax=` line;
 	// the suite's daemons mirror that registry to the suite's, where the
 	// same image is copied under the twin's repository and tag.
-	if s.twinHost, repo, tag, err = twinSyntax(); err != nil {
+	twin, err := twinSyntax()
+	if err != nil {
 		return nil, err
 	}
-	if err := registry.New(s.reg.host).Copy(ctx, "ohlcv-build/frontend", "rel", registry.New(s.reg.host), repo, tag); err != nil {
-		return nil, fmt.Errorf("copying the frontend image to the suite's registry as %s:%s: %w", repo, tag, err)
+	s.twinHost = reference.Domain(twin)
+	mirrored := s.reg.host + "/" + reference.Path(twin) + ":" + twin.Tag()
+	if err := c.Copy(ctx, s.frontend, mirrored); err != nil {
+		return nil, fmt.Errorf("copying the frontend image to the suite's registry as %s: %w", mirrored, err)
 	}
 	s.buildx, err = newBuildx(s.bin, filepath.Join(s.state, "buildx"))
 	return s, err
