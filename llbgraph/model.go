@@ -169,14 +169,6 @@ type Stage struct {
 	created   *time.Time   // the epoch, when the build sets one
 }
 
-// Base returns the stage's from, evaluated.
-func (s *Stage) Base() *Ref {
-	if len(s.Refs) == 0 {
-		return nil
-	}
-	return s.Refs[0]
-}
-
 // Image returns the image configuration the stage ends with, with its whole
 // history: the configuration of an image built from it.
 func (s *Stage) Image() *dockerspec.DockerOCIImage {
@@ -244,14 +236,6 @@ type Value struct {
 	Node  *spec.Node
 	Key   string
 	Range spec.Range
-}
-
-// Path returns the YAML path of the value's key.
-func (v *Value) Path() string {
-	if v.Key == "" {
-		return v.Node.Path()
-	}
-	return v.Node.Field(v.Key)
 }
 
 // Config is a stage's image configuration at one point of the stage: before

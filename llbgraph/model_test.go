@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,4 +134,70 @@ func TestModelIsWhatCompiles(t *testing.T) {
 		}
 	}
 	t.Logf("%d specs, %d stages, %d of them fail to compile", len(specs), stages, failed)
+}
+
+// Without images, what a base image's config sets is unknown, and the
+// model says so: a name only the image could set reads as unknown (no
+// error), what the spec sets is known and says where, and a chain from
+// scratch is known all along.
+func TestEvaluateWithoutImages(t *testing.T) {
+	s := loadSpec(t, `version: 1
+args: {APP: app}
+stages:
+  base:
+    from: python:3.12-slim
+    env: {PATH: "/venv/bin:${PATH}", HOME: "/home/${APP}"}
+    steps:
+      - run: echo $APP
+      - user: ${APP_USER}
+      - workdir: sub
+  app:
+    from: base
+    user: ${APP}
+    image: {entrypoint: [python]}
+  tool:
+    from: scratch
+    workdir: /w
+`)
+	opt := testOpt("")
+	opt.ResolveImageConfig = nil
+	m, err := Evaluate(context.Background(), s, opt)
+	if err != nil || m.Err("") != nil {
+		t.Fatalf("%v %v", err, m.Err(""))
+	}
+	base := m.Stage(s.Stages.Get("base"))
+	run := base.Steps[0].(*RunStep)
+	cfg := run.Before()
+	if _, set, known := cfg.Env("PATH"); !set || known {
+		t.Errorf("PATH reads the image's: set %v, known %v", set, known)
+	}
+	if v, set, known := cfg.Env("HOME"); v != "/home/app" || !set || !known {
+		t.Errorf("HOME = %q, set %v, known %v", v, set, known)
+	}
+	if _, set, known := cfg.Env("LANG"); set || known {
+		t.Errorf("LANG, which the image may set: set %v, known %v", set, known)
+	}
+	if !slices.Equal(run.Reads(), []string{"APP"}) || !slices.Equal(run.ArgEnv, []string{"APP=app"}) {
+		t.Errorf("the run reads %v and gets %v", run.Reads(), run.ArgEnv)
+	}
+	if u := base.Steps[1].(*UserStep).User; !u.Unknown || u.Raw != "${APP_USER}" {
+		t.Errorf("user %+v, want unknown", u)
+	}
+	if w := base.Steps[2].(*WorkdirStep); !w.Before().WorkdirFromBase || base.Config.Set.Workdir == nil || !base.Config.Set.Workdir.Unknown {
+		t.Errorf("a relative workdir on the image's is unknown: %+v", base.Config.Set.Workdir)
+	}
+	app := m.Stage(s.Stages.Get("app"))
+	if u, known := app.Config.User(); u != "app" || !known || app.Config.Set.User.Node.Field(app.Config.Set.User.Key) != "stages.app.user" {
+		t.Errorf("app's user %q (known %v), set at %+v", u, known, app.Config.Set.User)
+	}
+	if app.Config.BaseKnown || app.Config.Set.Entrypoint == nil || app.Config.Set.Cmd == nil || app.Config.Set.Cmd.Text != "" {
+		t.Errorf("app's command: %+v %+v", app.Config.Set.Entrypoint, app.Config.Set.Cmd)
+	}
+	tool := m.Stage(s.Stages.Get("tool"))
+	if !tool.Config.BaseKnown || tool.Config.WorkdirFromBase {
+		t.Errorf("a scratch chain with an absolute workdir: %+v", tool.Config)
+	}
+	if _, set, known := tool.Config.Env("LANG"); set || !known {
+		t.Errorf("LANG on scratch: set %v, known %v", set, known)
+	}
 }
