@@ -84,10 +84,13 @@ func (sp *stagePlan) failed() error {
 		if r.src.err != nil {
 			return r.src.err
 		}
-		if dep := r.Stage(); r.Kind() == SourceStage && (dep == nil || dep.Err != nil) {
-			if dep == nil {
-				return errors.New("llbgraph: a stage is evaluated before a stage it reads")
-			}
+		if r.Kind() != SourceStage {
+			continue
+		}
+		switch dep := r.Stage(); {
+		case dep == nil:
+			return errors.New("llbgraph: a stage is evaluated before a stage it reads")
+		case dep.Err != nil:
 			return dep.Err
 		}
 	}
