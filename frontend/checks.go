@@ -35,14 +35,26 @@ func fromLinterConfig(lc *linter.Config) check.Config {
 	}
 }
 
-// runChecks runs the checks of a build: the main context's .dockerignore
-// counts for the rules that look at copies.
-func runChecks(ctx context.Context, s *spec.Spec, bc *dockerui.Client, cfg check.Config, target string) ([]check.Finding, error) {
+// runChecks runs the checks of a build on the spec as the build evaluates
+// it, with its args and platform but no image: the main context's
+// .dockerignore counts for the rules that look at copies. It returns the
+// findings, and the error that keeps the stages target reaches (every
+// stage when target is empty) from being evaluated, which a build of them
+// fails with; the checks judge the others.
+func runChecks(ctx context.Context, s *spec.Spec, bc *dockerui.Client, cfg check.Config, target string) (findings []check.Finding, evalErr, err error) {
 	ignore, err := bc.DockerIgnorePatterns(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return check.Run(s, cfg, check.Input{Ignore: ignore, Target: target}), nil
+	opt := llbgraph.Opt{BuildPlatform: bc.BuildPlatforms[0], BuildArgs: bc.BuildArgs}
+	if len(bc.TargetPlatforms) > 0 {
+		opt.TargetPlatform = &bc.TargetPlatforms[0]
+	}
+	m, err := llbgraph.Evaluate(ctx, s, opt)
+	if err != nil {
+		return nil, err, nil
+	}
+	return check.Run(m, cfg, check.Input{Ignore: ignore, Target: target}), m.Err(target), nil
 }
 
 // warnChecks sends each finding as a build warning, so buildx prints "N
@@ -54,7 +66,8 @@ func warnChecks(ctx context.Context, s *spec.Spec, bc *dockerui.Client, src *doc
 	if err != nil {
 		return err
 	}
-	findings, err := runChecks(ctx, s, bc, cfg, target)
+	// what cannot be evaluated, the compilation reports
+	findings, _, err := runChecks(ctx, s, bc, cfg, target)
 	if err != nil {
 		return err
 	}
@@ -70,15 +83,33 @@ func warnChecks(ctx context.Context, s *spec.Spec, bc *dockerui.Client, src *doc
 }
 
 // lintResults answers --call=check: every finding of every stage (or of
-// the stages the target reaches), with the spec as its source.
+// the stages the target reaches), with the spec as its source, and, as the
+// Dockerfile frontend does, the error a build fails with when a stage
+// cannot be evaluated.
 func lintResults(ctx context.Context, s *spec.Spec, bc *dockerui.Client, src *dockerui.Source) (*lint.LintResults, error) {
-	findings, err := runChecks(ctx, s, bc, checkConfig(s, bc), bc.Target)
+	findings, evalErr, err := runChecks(ctx, s, bc, checkConfig(s, bc), bc.Target)
 	if err != nil {
 		return nil, err
 	}
 	res := &lint.LintResults{}
-	res.Warnings = LintWarnings(findings, res.AddSource(src.SourceMap))
+	idx := res.AddSource(src.SourceMap)
+	res.Warnings = LintWarnings(findings, idx)
+	res.Error = LintError(evalErr, idx)
 	return res, nil
+}
+
+// LintError is an error about the spec as --call=check reports it, located
+// at its first range in the source at sourceIndex of the results; nil for
+// no error. `frontend check --format json` prints the same.
+func LintError(err error, sourceIndex int) *lint.BuildError {
+	if err == nil {
+		return nil
+	}
+	be := &lint.BuildError{Message: err.Error()}
+	if errs := spec.Errors(err); len(errs) > 0 && !errs[0].Range.IsZero() {
+		be.Location = pb.Location{SourceIndex: int32(sourceIndex), Ranges: []*pb.Range{llbgraph.PBRange(errs[0].Range)}}
+	}
+	return be
 }
 
 // LintWarnings are findings as --call=check reports them, located in the

@@ -30,7 +30,7 @@ func countOps(p *plan) int {
 	n := 0
 	for _, sp := range p.order {
 		st := sp.stage
-		if sp.base.kind == fromImage {
+		if sp.base.kind == SourceImage {
 			n++
 		}
 		if st.Workdir.Value != "" {
@@ -52,7 +52,7 @@ func stepOps(p *plan, steps []spec.Step) int {
 			if s.Copy.Link.Value {
 				n++ // the merge
 			}
-			if src := p.refs[&s.Copy]; src != nil && src.kind == fromImage {
+			if r := p.refs[&s.Copy]; r != nil && r.Kind() == SourceImage {
 				n++
 			}
 		case *spec.WorkdirStep:
@@ -61,7 +61,7 @@ func stepOps(p *plan, steps []spec.Step) int {
 			n++
 			for i := range s.Options().Mounts {
 				m := &s.Options().Mounts[i]
-				if src := p.refs[m]; src != nil && src.kind == fromImage {
+				if r := p.refs[m]; r != nil && r.Kind() == SourceImage {
 					n++
 				}
 				if m.Type.Value == spec.MountCache && (m.UID != nil || m.GID != nil || m.Mode != nil) {

@@ -133,13 +133,16 @@ func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
 	}
 	names := make([]string, 0, len(p.order))
 	for _, sp := range p.order {
+		if err := c.evaluate(p, sp); err != nil {
+			return nil, err
+		}
 		if err := c.compileStage(p, sp); err != nil {
 			return nil, err
 		}
 		names = append(names, sp.stage.Name)
 	}
-	t := p.target.build
-	img, err := t.finalImage()
+	t := p.target
+	img, err := c.finalImage(t.model)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +154,10 @@ func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
 		maps.Copy(img.Config.Labels, c.opt.Labels)
 	}
 	return &Result{
-		Target:    p.target.stage.Name,
-		State:     t.state,
+		Target:    t.stage.Name,
+		State:     t.build.state,
 		Image:     img,
-		BaseImage: t.baseImage,
+		BaseImage: t.model.baseImage,
 		Platform:  t.platform,
 		Stages:    names,
 	}, nil
@@ -184,7 +187,10 @@ type compiler struct {
 	platformKV []string       // NAME=value for the platform args
 	proxy      *llb.ProxyEnv  // from the HTTP_PROXY-style build args
 	budget     budget
-	capture    *capture // what the outline reports; nil when not asked
+	// evaluateAll evaluates every stage, going on past a stage that fails,
+	// and takes an image config it cannot look up as unknown (Evaluate).
+	evaluateAll bool
+	model       *Model // what is evaluated
 }
 
 func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
@@ -207,6 +213,7 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 		sm = llb.NewSourceMap(nil, s.Filename, Language, s.Source)
 	}
 	c := &compiler{spec: s, opt: opt, sourceMap: sm, target: target, args: make(map[string]string, len(s.Args)), argOrder: make(map[string]int, len(s.Args))}
+	c.model = &Model{spec: s, args: c.args, stages: map[*spec.Stage]*Stage{}}
 	c.budget = newBudget()
 	c.stages = make(map[string]*spec.Stage, len(s.Stages))
 	for _, st := range s.Stages {
@@ -230,14 +237,18 @@ func newCompiler(s *spec.Spec, opt Opt) (*compiler, error) {
 	c.proxy = proxyEnv(opt.BuildArgs)
 	// A default may name the args declared before it, as ARG a3="$a2-foo"
 	// does; a --build-arg value is taken as given.
+	sc := c.scope(nil)
+	sc.reads = &c.model.defaultReads
 	for i, a := range s.Args {
 		c.argOrder[a.Name] = i
 		if v, ok := buildArgs[a.Name]; ok {
 			c.args[a.Name] = v
+			// what the default names still counts as read (UnusedArg)
+			c.model.defaultReads = append(c.model.defaultReads, spec.ScriptNames(a.Value)...)
 			continue
 		}
 		at := spec.Field(&s.Node, "args."+a.Name)
-		v, err := c.scope(nil).expand(at, "", a.Range, a.Value)
+		v, err := sc.expand(at, "", a.Range, a.Value)
 		if err != nil {
 			return nil, err
 		}

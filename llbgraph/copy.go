@@ -10,68 +10,68 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// copy compiles a copy step on base with COPY's semantics: sources from the
-// main context or another source, globs, the directory rules of dst, chown,
-// chmod, exclude, parents, and link.
-func (b *stageBuild) copy(base llb.State, s *spec.CopyStep, name string) (llb.State, string, error) {
+// copy evaluates a copy step with COPY's semantics: the directory rules of
+// dst, chown, chmod and exclude.
+func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 	cp := &s.Copy
 	n := &cp.Node
-	sc := b.scope()
+	out := &CopyStep{Spec: s}
+	e.begin(&out.stepBase)
+	defer e.end(&out.stepBase)
+	sc := e.scope()
 	srcs, err := sc.expandList(n, "src", cp.Src)
 	if err != nil {
-		return llb.State{}, "", err
+		return nil, "", err
 	}
 	dst, err := sc.expand(n, "dst", cp.Dst.Range, cp.Dst.Value)
 	if err != nil {
-		return llb.State{}, "", err
+		return nil, "", err
 	}
 	if len(srcs) > 1 && !strings.HasSuffix(dst, "/") {
-		return llb.State{}, "", b.c.errorf(n, "dst", cp.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", spec.Quote(dst+"/"))
+		return nil, "", e.c.errorf(n, "dst", cp.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", spec.Quote(dst+"/"))
 	}
 	written := dst // for the history line, as the user wrote it
-	dst = b.destination(dst)
-	exclude, err := sc.expandList(n, "exclude", cp.Exclude)
-	if err != nil {
-		return llb.State{}, "", err
+	out.Src, out.Dst = srcs, e.destination(dst)
+	if out.Exclude, err = sc.expandList(n, "exclude", cp.Exclude); err != nil {
+		return nil, "", err
+	}
+	if r := e.p.refs[cp]; r != nil {
+		out.From = r
+		*e.reads = append(*e.reads, r.Reads...)
 	}
 	history := []string{"COPY"}
-	var opts []llb.CopyOption
 	if cp.Chown.IsSet() {
 		owner := cp.Chown
 		if owner.IsTemplate() {
-			raw, err := sc.expand(n, "chown", owner.Range, owner.Raw)
+			v, err := sc.expandValue(n, "chown", owner.Range, owner.Raw)
 			if err != nil {
-				return llb.State{}, "", err
+				return nil, "", err
 			}
-			if owner, err = spec.ParseOwner(raw); err != nil {
-				return llb.State{}, "", b.c.errorf(n, "chown", cp.Chown.Range, "%v", err)
+			if owner, err = spec.ParseOwner(v.Text); err != nil && !v.Unknown {
+				return nil, "", e.c.errorf(n, "chown", cp.Chown.Range, "%v", err)
 			}
-			if cp.Link.Value && owner.ByName() {
-				return llb.State{}, "", b.c.errorf(n, "chown", cp.Chown.Range, "with link, chown needs numeric ids (1000:1000), not %s: names are looked up in the destination, which a linked copy does not see", spec.Quote(raw))
+			if cp.Link.Value && owner.ByName() && !v.Unknown {
+				return nil, "", e.c.errorf(n, "chown", cp.Chown.Range, "with link, chown needs numeric ids (1000:1000), not %s: names are looked up in the destination, which a linked copy does not see", spec.Quote(v.Text))
 			}
 		}
-		opts = append(opts, llb.WithUser(owner.String()))
-		history = append(history, "--chown="+owner.String())
+		out.Chown = owner.String()
+		history = append(history, "--chown="+out.Chown)
 	}
-	if len(exclude) > 0 {
-		opts = append(opts, llb.WithExcludePatterns(exclude))
-		for _, e := range exclude {
-			history = append(history, "--exclude="+e)
-		}
+	for _, x := range out.Exclude {
+		history = append(history, "--exclude="+x)
 	}
-	var chmod *llb.ChmodOpt
 	if c := cp.Chmod; c != nil {
 		parsed := *c
 		if c.IsTemplate() {
-			raw, err := sc.expand(n, "chmod", c.Range, c.Raw)
+			v, err := sc.expandValue(n, "chmod", c.Range, c.Raw)
 			if err != nil {
-				return llb.State{}, "", err
+				return nil, "", err
 			}
-			if parsed, err = spec.ParseChmod(raw); err != nil {
-				return llb.State{}, "", b.c.errorf(n, "chmod", c.Range, "%v", err)
+			if parsed, err = spec.ParseChmod(v.Text); err != nil && !v.Unknown {
+				return nil, "", e.c.errorf(n, "chmod", c.Range, "%v", err)
 			}
 		}
-		chmod = &llb.ChmodOpt{Mode: parsed.Mode, ModeStr: parsed.Symbolic}
+		out.Chmod = &parsed
 		history = append(history, "--chmod="+parsed.String())
 	}
 	if cp.Parents.Value {
@@ -80,15 +80,38 @@ func (b *stageBuild) copy(base llb.State, s *spec.CopyStep, name string) (llb.St
 	if cp.Link.Value {
 		history = append(history, "--link")
 	}
+	if r := out.From; r != nil {
+		history = append(history, "--from="+r.src.name)
+	}
+	history = append(history, srcs...)
+	out.History = strings.Join(append(history, written), " ")
+	return out, out.History, nil
+}
 
+// copy builds a copy step on base: sources from the main context or
+// another source, globs, parents, and link.
+func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, error) {
+	cp := &s.Spec.Copy
+	n := &cp.Node
+	dst := s.Dst
+	var opts []llb.CopyOption
+	if s.Chown != "" {
+		opts = append(opts, llb.WithUser(s.Chown))
+	}
+	if len(s.Exclude) > 0 {
+		opts = append(opts, llb.WithExcludePatterns(s.Exclude))
+	}
+	var chmod *llb.ChmodOpt
+	if c := s.Chmod; c != nil {
+		chmod = &llb.ChmodOpt{Mode: c.Mode, ModeStr: c.Symbolic}
+	}
 	from := b.p.main
-	if src, ok := b.p.refs[cp]; ok {
-		from = b.c.sourceState(src, b.name("from "+src.name), cp.From.Range)
-		history = append(history, "--from="+src.name)
+	if r := s.From; r != nil {
+		from = b.c.sourceState(r.src, b.name("from "+r.src.name), cp.From.Range)
 	}
 	var action *llb.FileAction
 	cost := opCost + len(name) + len(dst)
-	for _, src := range srcs {
+	for _, src := range s.Src {
 		info := &llb.CopyInfo{
 			Mode:                chmod,
 			FollowSymlinks:      true,
@@ -118,24 +141,22 @@ func (b *stageBuild) copy(base llb.State, s *spec.CopyStep, name string) (llb.St
 		}
 	}
 	if err := b.c.budget.spend(cost); err != nil {
-		return llb.State{}, "", b.c.errorf(n, "", n.Range, "%v", err)
+		return llb.State{}, b.c.errorf(n, "", n.Range, "%v", err)
 	}
-	history = append(history, srcs...)
-	history = append(history, written)
 
-	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(name), b.c.location(s.Node.Range), llb.Platform(b.platform)}
+	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(name), b.c.location(s.Spec.Node.Range), llb.Platform(b.platform)}
 	if b.noCache {
 		fileOpts = append(fileOpts, llb.IgnoreCache)
 	}
 	if !cp.Link.Value {
-		return base.File(action, fileOpts...), strings.Join(history, " "), nil
+		return base.File(action, fileOpts...), nil
 	}
 	// A linked copy lands on an empty layer that is merged onto base: its
 	// cache key does not depend on base, so a change below it does not
 	// invalidate it, and the layer is reused as-is.
 	layer := llb.Scratch().File(action, fileOpts...)
-	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(fmt.Sprintf("%s (link)", name)), b.c.location(s.Node.Range))
-	return base.WithOutput(merged.Output()), strings.Join(history, " "), nil
+	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(fmt.Sprintf("%s (link)", name)), b.c.location(s.Spec.Node.Range))
+	return base.WithOutput(merged.Output()), nil
 }
 
 // destination makes a copy's dst absolute, as COPY does: relative to the
@@ -143,7 +164,7 @@ func (b *stageBuild) copy(base llb.State, s *spec.CopyStep, name string) (llb.St
 // `.`, or is empty (a value that expanded to nothing). The slash matters
 // most for a linked copy, whose empty layer has no directory there to
 // copy into.
-func (b *stageBuild) destination(dst string) string {
+func (e *stageEval) destination(dst string) string {
 	if dst == "." || dst == "" {
 		dst = "./"
 	}
@@ -151,7 +172,7 @@ func (b *stageBuild) destination(dst string) string {
 		return dst
 	}
 	slash := strings.HasSuffix(dst, "/")
-	dst = path.Join("/", b.cfg.img.Config.WorkingDir, dst)
+	dst = path.Join("/", e.cfg.Image.Config.WorkingDir, dst)
 	if slash && dst != "/" {
 		dst += "/"
 	}

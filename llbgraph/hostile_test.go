@@ -100,3 +100,36 @@ func BenchmarkHostile(b *testing.B) {
 		})
 	}
 }
+
+// Every hostile spec is evaluated, every stage of it, with no image, as
+// `frontend check` evaluates it, within the memory bound, and a stage that
+// cannot be evaluated has an error that names the file.
+func TestHostileSpecsEvaluateWithinMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the hostile corpus is not short")
+	}
+	for _, c := range hostile.Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			var err error
+			n := allocated(func() {
+				var s *spec.Spec
+				if s, err = spec.Load("hostile.yaml", c.Spec); err != nil {
+					return
+				}
+				opt := testOpt("")
+				opt.ResolveImageConfig = nil
+				var m *Model
+				if m, err = Evaluate(context.Background(), s, opt); err == nil {
+					err = m.Err("")
+				}
+			})
+			if err != nil && !strings.HasPrefix(err.Error(), "hostile.yaml") {
+				t.Errorf("the error does not name the file: %.200s", err)
+			}
+			if n > MaxMemory {
+				t.Errorf("allocated %d MiB, more than %d MiB", n>>20, MaxMemory>>20)
+			}
+			t.Logf("%d KiB allocated: %.200v", n>>10, err)
+		})
+	}
+}

@@ -70,39 +70,53 @@ func (h *history) flatten() []ocispecs.History {
 	return out
 }
 
-// config is a stage's image configuration so far. Its slices and maps are
-// shared with the stage it builds on until the stage first changes them
-// (copy on write), so an unchanged environment costs nothing per stage.
+// config is a stage's image configuration while it is evaluated. Its
+// slices and maps are shared with the stage it builds on, and with the
+// steps that saw it, until the stage first changes them (copy on write),
+// so an unchanged environment costs nothing per stage or step.
 type config struct {
-	img   imageConfig // History is kept in hist instead
-	owned struct{ env, labels, ports, volumes bool }
+	Config // Image.History is kept in the stage's history instead
+	owned  owned
 }
 
+// owned says which of a config's slices and maps it may change in place.
+type owned struct{ env, unknown, labels, ports, volumes bool }
+
 // inherit returns a configuration that shares parent's values.
-func inherit(parent imageConfig) config {
-	parent.History = nil
-	return config{img: parent}
+func inherit(parent *Config) config {
+	c := config{Config: *parent}
+	c.Image.History = nil
+	return c
 }
 
 // setEnvVar sets NAME=value in the image's environment, replacing an
-// earlier value.
-func (b *stageBuild) setEnvVar(name, value string) {
-	cfg := &b.cfg
-	if b.c.budget.spend(len(cfg.img.Config.Env)*16) != nil {
+// earlier value; known says whether the value is known.
+func (e *stageEval) setEnvVar(name, value string, known bool) {
+	cfg := &e.cfg
+	if e.c.budget.spend(len(cfg.Image.Config.Env)*16) != nil {
 		return // reported after the step
 	}
+	e.changed()
+	if known == cfg.unknown[name] { // it becomes known, or unknown
+		ownMap(&cfg.unknown, &cfg.owned.unknown)
+		if known {
+			delete(cfg.unknown, name)
+		} else {
+			cfg.unknown[name] = true
+		}
+	}
 	if !cfg.owned.env {
-		cfg.img.Config.Env = slices.Clone(cfg.img.Config.Env)
+		cfg.Image.Config.Env = slices.Clone(cfg.Image.Config.Env)
 		cfg.owned.env = true
 	}
-	env := cfg.img.Config.Env
+	env := cfg.Image.Config.Env
 	for i, kv := range env {
 		if k, _, _ := strings.Cut(kv, "="); k == name {
 			env[i] = name + "=" + value
 			return
 		}
 	}
-	cfg.img.Config.Env = append(env, name+"="+value)
+	cfg.Image.Config.Env = append(env, name+"="+value)
 }
 
 // ownMap makes a map of the image config writable by this stage: a copy of
@@ -120,31 +134,28 @@ func ownMap[M ~map[K]V, K comparable, V any](m *M, owned *bool) {
 
 // history records a step in the image's history, the way `docker history`
 // shows it; withLayer says whether the step made a layer.
-func (b *stageBuild) history(createdBy string, withLayer bool) {
+func (e *stageEval) history(createdBy string, withLayer bool) {
 	if withLayer {
 		createdBy += " # buildkit"
 	}
-	b.c.budget.spend(len(createdBy))
-	b.hist.entries = append(b.hist.entries, ocispecs.History{
+	e.c.budget.spend(len(createdBy))
+	hist := e.out.hist
+	hist.entries = append(hist.entries, ocispecs.History{
 		CreatedBy:  createdBy,
 		Comment:    historyComment,
 		EmptyLayer: !withLayer,
-		Created:    b.c.opt.Epoch,
+		Created:    e.c.opt.Epoch,
 	})
 }
 
 // finalImage returns the stage's image configuration with its whole
 // history, for the image built from it.
-func (b *stageBuild) finalImage() (*imageConfig, error) {
-	img := b.cfg.img
-	img.History = b.hist.flatten()
-	if e := b.c.opt.Epoch; e != nil {
-		img.Created = e
+func (c *compiler) finalImage(st *Stage) (*imageConfig, error) {
+	img := st.Image()
+	if err := c.budget.spend(len(img.History) * 64); err != nil {
+		return nil, c.errorf(&st.Spec.Node, "", st.Spec.NameRange, "%v", err)
 	}
-	if err := b.c.budget.spend(len(img.History) * 64); err != nil {
-		return nil, b.c.errorf(&b.sp.stage.Node, "", b.sp.stage.NameRange, "%v", err)
-	}
-	return &img, nil
+	return img, nil
 }
 
 // shellCommand returns a string-form command as arguments: the image's
@@ -168,20 +179,25 @@ func commandArgs(img *imageConfig, c *spec.Command) []string {
 
 // applyImage applies a stage's image block to its configuration, after its
 // steps, with the stage's final environment in scope.
-func (b *stageBuild) applyImage(im *spec.Image) error {
-	cfg := &b.cfg.img.Config
-	sc := b.scope()
+func (e *stageEval) applyImage(im *spec.Image) error {
+	e.changed()
+	cfg := &e.cfg.Image.Config
+	set := &e.cfg.Set
+	sc := e.scope()
 	n := &im.Node
 	if im.Entrypoint != nil {
-		cfg.Entrypoint = commandArgs(&b.cfg.img, im.Entrypoint)
+		cfg.Entrypoint = commandArgs(&e.cfg.Image, im.Entrypoint)
+		set.Entrypoint = commandValue(n, "entrypoint", im.Entrypoint)
 		if im.Cmd == nil {
 			cfg.Cmd = nil // as in a Dockerfile: a new entrypoint drops an inherited cmd
+			set.Cmd = &Value{Node: n, Key: "entrypoint", Range: im.Entrypoint.Range}
 		}
-		b.history(fmt.Sprintf("ENTRYPOINT %q", cfg.Entrypoint), false)
+		e.history(fmt.Sprintf("ENTRYPOINT %q", cfg.Entrypoint), false)
 	}
 	if im.Cmd != nil {
-		cfg.Cmd = commandArgs(&b.cfg.img, im.Cmd)
-		b.history(fmt.Sprintf("CMD %q", cfg.Cmd), false)
+		cfg.Cmd = commandArgs(&e.cfg.Image, im.Cmd)
+		set.Cmd = commandValue(n, "cmd", im.Cmd)
+		e.history(fmt.Sprintf("CMD %q", cfg.Cmd), false)
 	}
 	if len(im.Expose) > 0 {
 		var written []string
@@ -189,30 +205,33 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 			p := im.Expose[i]
 			key := fmt.Sprintf("expose[%d]", i)
 			if p.IsTemplate() {
-				raw, err := sc.expand(n, key, p.Range, p.Raw)
+				v, err := sc.expandValue(n, key, p.Range, p.Raw)
 				if err != nil {
 					return err
 				}
-				if p, err = spec.ParsePort(raw); err != nil {
-					return b.c.errorf(n, key, im.Expose[i].Range, "%v", err)
+				if v.Unknown {
+					continue
+				}
+				if p, err = spec.ParsePort(v.Text); err != nil {
+					return e.c.errorf(n, key, im.Expose[i].Range, "%v", err)
 				}
 			}
-			if err := b.c.budget.spend(16 * (p.Last - p.First + 1 + len(cfg.ExposedPorts)*boolInt(!b.cfg.owned.ports))); err != nil {
-				return b.c.errorf(n, key, p.Range, "%v", err)
+			if err := e.c.budget.spend(16 * (p.Last - p.First + 1 + len(cfg.ExposedPorts)*boolInt(!e.cfg.owned.ports))); err != nil {
+				return e.c.errorf(n, key, p.Range, "%v", err)
 			}
-			ownMap(&cfg.ExposedPorts, &b.cfg.owned.ports)
-			for _, e := range p.Each() {
-				cfg.ExposedPorts[e] = struct{}{}
+			ownMap(&cfg.ExposedPorts, &e.cfg.owned.ports)
+			for _, each := range p.Each() {
+				cfg.ExposedPorts[each] = struct{}{}
 			}
 			written = append(written, p.String())
 		}
-		b.history("EXPOSE "+strings.Join(written, " "), false)
+		e.history("EXPOSE "+strings.Join(written, " "), false)
 	}
 	if len(im.Labels) > 0 {
-		if err := b.c.budget.spend(32 * (len(im.Labels) + len(cfg.Labels)*boolInt(!b.cfg.owned.labels))); err != nil {
-			return b.c.errorf(n, "labels", n.Range, "%v", err)
+		if err := e.c.budget.spend(32 * (len(im.Labels) + len(cfg.Labels)*boolInt(!e.cfg.owned.labels))); err != nil {
+			return e.c.errorf(n, "labels", n.Range, "%v", err)
 		}
-		ownMap(&cfg.Labels, &b.cfg.owned.labels)
+		ownMap(&cfg.Labels, &e.cfg.owned.labels)
 		kvs := make([]string, 0, len(im.Labels))
 		for _, l := range im.Labels {
 			v, err := sc.expand(spec.Field(n, "labels."+l.Name), "", l.Range, l.Value)
@@ -222,43 +241,50 @@ func (b *stageBuild) applyImage(im *spec.Image) error {
 			cfg.Labels[l.Name] = v
 			kvs = append(kvs, l.Name+"="+v)
 		}
-		b.history("LABEL "+strings.Join(kvs, " "), false)
+		e.history("LABEL "+strings.Join(kvs, " "), false)
 	}
 	if len(im.Volumes) > 0 {
 		vols, err := sc.expandList(n, "volumes", im.Volumes)
 		if err != nil {
 			return err
 		}
-		if err := b.c.budget.spend(32 * (len(vols) + len(cfg.Volumes)*boolInt(!b.cfg.owned.volumes))); err != nil {
-			return b.c.errorf(n, "volumes", n.Range, "%v", err)
+		if err := e.c.budget.spend(32 * (len(vols) + len(cfg.Volumes)*boolInt(!e.cfg.owned.volumes))); err != nil {
+			return e.c.errorf(n, "volumes", n.Range, "%v", err)
 		}
-		ownMap(&cfg.Volumes, &b.cfg.owned.volumes)
+		ownMap(&cfg.Volumes, &e.cfg.owned.volumes)
 		for _, v := range vols {
 			cfg.Volumes[v] = struct{}{}
 		}
-		b.history(fmt.Sprintf("VOLUME %v", vols), false)
+		e.history(fmt.Sprintf("VOLUME %v", vols), false)
 	}
 	if hc := im.Healthcheck; hc != nil {
-		b.applyHealthcheck(hc)
+		e.applyHealthcheck(n, hc)
 	}
 	if sig := im.Stopsignal; sig != nil {
 		v := sig.Raw
 		if sig.IsTemplate() {
-			var err error
-			if v, err = sc.expand(n, "stopsignal", sig.Range, sig.Raw); err != nil {
+			val, err := sc.expandValue(n, "stopsignal", sig.Range, sig.Raw)
+			if err != nil {
 				return err
 			}
-			if err := spec.ParseSignal(v); err != nil {
-				return b.c.errorf(n, "stopsignal", sig.Range, "%v", err)
+			if v = val.Text; !val.Unknown {
+				if err := spec.ParseSignal(v); err != nil {
+					return e.c.errorf(n, "stopsignal", sig.Range, "%v", err)
+				}
 			}
 		}
 		cfg.StopSignal = v
-		b.history("STOPSIGNAL "+v, false)
+		e.history("STOPSIGNAL "+v, false)
 	}
 	return nil
 }
 
-func (b *stageBuild) applyHealthcheck(hc *spec.Healthcheck) {
+// commandValue is where the image block at n sets a command.
+func commandValue(n *spec.Node, key string, c *spec.Command) *Value {
+	return &Value{Raw: c.String(), Text: c.String(), Node: n, Key: key, Range: c.Range}
+}
+
+func (e *stageEval) applyHealthcheck(n *spec.Node, hc *spec.Healthcheck) {
 	test := slices.Clone(hc.Test.Args)
 	h := &dockerspec.HealthcheckConfig{Test: test}
 	if !(len(test) == 1 && test[0] == "NONE") {
@@ -278,8 +304,10 @@ func (b *stageBuild) applyHealthcheck(hc *spec.Healthcheck) {
 			h.StartInterval = hc.StartInterval.Value
 		}
 	}
-	b.cfg.img.Config.Healthcheck = h
-	b.history(fmt.Sprintf("HEALTHCHECK %q", test), false)
+	e.cfg.Image.Config.Healthcheck = h
+	text := strings.Join(test, " ")
+	e.cfg.Set.Healthcheck = &Value{Raw: text, Text: text, Node: n, Key: "healthcheck", Range: hc.Node.Range}
+	e.history(fmt.Sprintf("HEALTHCHECK %q", test), false)
 }
 
 func boolInt(b bool) int {

@@ -9,88 +9,87 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// mounts compiles a run-like step's mounts, with RUN --mount's semantics.
-func (b *stageBuild) mounts(ms []spec.Mount) ([]llb.RunOption, error) {
-	out := make([]llb.RunOption, 0, len(ms))
+// mounts evaluates a run-like step's mounts.
+func (e *stageEval) mounts(ms []spec.Mount) ([]*Mount, error) {
+	out := make([]*Mount, 0, len(ms))
 	for i := range ms {
-		opt, err := b.mount(&ms[i])
+		m, err := e.mount(&ms[i])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, opt)
+		out = append(out, m)
 	}
 	return out, nil
 }
 
-// expanded is a mount's string fields after interpolation.
-type expanded struct {
-	target, id, source, env string
-}
-
-func (b *stageBuild) expandMount(m *spec.Mount) (expanded, error) {
-	sc := b.scope()
-	var e expanded
+// mount evaluates a mount: its values expanded, its target made absolute,
+// and what it reads.
+func (e *stageEval) mount(m *spec.Mount) (*Mount, error) {
+	sc := e.scope()
+	out := &Mount{Spec: m}
 	for _, f := range []struct {
 		key string
 		in  spec.String
 		out *string
-	}{{"target", m.Target, &e.target}, {"id", m.ID, &e.id}, {"source", m.Source, &e.source}, {"env", m.Env, &e.env}} {
+	}{{"target", m.Target, &out.Target}, {"id", m.ID, &out.ID}, {"source", m.Source, &out.Source}, {"env", m.Env, &out.Env}} {
 		v, err := sc.expand(&m.Node, f.key, f.in.Range, f.in.Value)
 		if err != nil {
-			return e, err
+			return nil, err
 		}
 		*f.out = v
 	}
-	if e.target != "" && !path.IsAbs(e.target) {
-		e.target = path.Join("/", b.cfg.img.Config.WorkingDir, e.target)
+	if out.Target != "" && !path.IsAbs(out.Target) {
+		out.Target = path.Join("/", e.cfg.Image.Config.WorkingDir, out.Target)
 	}
-	return e, nil
+	if out.Target != "" && path.Clean(out.Target) == "/" {
+		return nil, e.c.errorf(&m.Node, "target", m.Target.Range, "a mount cannot cover / (the step's root)")
+	}
+	if r := e.p.refs[m]; r != nil {
+		out.From = r
+		*e.reads = append(*e.reads, r.Reads...)
+	}
+	return out, nil
 }
 
-func (b *stageBuild) mount(m *spec.Mount) (llb.RunOption, error) {
-	e, err := b.expandMount(m)
-	if err != nil {
-		return nil, err
-	}
-	if e.target != "" && path.Clean(e.target) == "/" {
-		return nil, b.c.errorf(&m.Node, "target", m.Target.Range, "a mount cannot cover / (the step's root)")
-	}
-	switch m.Type.Value {
+// mount builds a mount, with RUN --mount's semantics.
+func (b *stageBuild) mount(m *Mount) (llb.RunOption, error) {
+	switch m.Spec.Type.Value {
 	case spec.MountSecret:
-		return b.secretMount(m, e), nil
+		return b.secretMount(m), nil
 	case spec.MountSSH:
-		return b.sshMount(m, e), nil
+		return b.sshMount(m), nil
 	case spec.MountTmpfs:
 		var size int64
-		if m.Size != nil {
-			size = m.Size.Value
+		if m.Spec.Size != nil {
+			size = m.Spec.Size.Value
 		}
-		return llb.AddMount(e.target, llb.Scratch(), llb.Tmpfs(llb.TmpfsSize(size))), nil
+		return llb.AddMount(m.Target, llb.Scratch(), llb.Tmpfs(llb.TmpfsSize(size))), nil
 	case spec.MountBind:
 		st := b.p.main
-		if src, ok := b.p.refs[m]; ok {
-			st = b.c.sourceState(src, b.name("from "+src.name), m.From.Range)
+		if m.From != nil {
+			st = b.c.sourceState(m.From.src, b.name("from "+m.From.src.name), m.Spec.From.Range)
 		}
 		opts := []llb.MountOption{}
-		if m.Readwrite.Value {
+		if m.Spec.Readwrite.Value {
 			opts = append(opts, llb.ForceNoOutput) // writes are thrown away, as in RUN --mount=type=bind,rw
 		} else {
 			opts = append(opts, llb.Readonly)
 		}
-		if src := path.Join("/", e.source); src != "/" {
+		if src := path.Join("/", m.Source); src != "/" {
 			opts = append(opts, llb.SourcePath(src))
 		}
-		return llb.AddMount(e.target, st, opts...), nil
+		return llb.AddMount(m.Target, st, opts...), nil
 	case spec.MountCache:
-		return b.cacheMountOf(m, e), nil
+		return b.cacheMountOf(m), nil
 	}
-	return nil, b.c.errorf(&m.Node, "type", m.Type.Range, "unknown mount type %s", spec.Quote(string(m.Type.Value)))
+	return nil, b.c.errorf(&m.Spec.Node, "type", m.Spec.Type.Range, "unknown mount type %s", spec.Quote(string(m.Spec.Type.Value)))
 }
 
 // cacheMountOf compiles a cache mount. As in the Dockerfile frontend, the id
 // defaults to the target, and uid, gid or mode make the new cache directory
 // with that owner and mode.
-func (b *stageBuild) cacheMountOf(m *spec.Mount, e expanded) llb.RunOption {
+func (b *stageBuild) cacheMountOf(em *Mount) llb.RunOption {
+	m := em.Spec
 	sharing := llb.CacheMountShared
 	switch m.Sharing.Value {
 	case spec.SharingPrivate:
@@ -98,48 +97,43 @@ func (b *stageBuild) cacheMountOf(m *spec.Mount, e expanded) llb.RunOption {
 	case spec.SharingLocked:
 		sharing = llb.CacheMountLocked
 	}
-	id := e.id
+	id := em.ID
 	if id == "" {
-		id = path.Clean(e.target)
+		id = path.Clean(em.Target)
 	}
 	st := llb.Scratch()
-	if src, ok := b.p.refs[m]; ok {
-		st = b.c.sourceState(src, b.name("from "+src.name), m.From.Range)
+	if r := em.From; r != nil {
+		st = b.c.sourceState(r.src, b.name("from "+r.src.name), m.From.Range)
 	}
 	opts := []llb.MountOption{llb.AsPersistentCacheDir(b.c.cacheID(id), sharing)}
 	if m.Readonly.Value {
 		opts = append(opts, llb.Readonly)
 	}
-	if src := path.Join("/", e.source); src != "/" {
+	if src := path.Join("/", em.Source); src != "/" {
 		opts = append(opts, llb.SourcePath(src))
 	} else if m.UID != nil || m.GID != nil || m.Mode != nil {
 		st = st.File(llb.Mkdir("/cache", modeOr(m.Mode, 0o755), llb.WithUIDGID(intOr(m.UID), intOr(m.GID))),
 			llb.WithCustomName("[internal] setting cache mount permissions"))
 		opts = append(opts, llb.SourcePath("/cache"))
 	}
-	return llb.AddMount(e.target, st, opts...)
+	return llb.AddMount(em.Target, st, opts...)
 }
 
 // secretMount mounts a secret as a file or an environment variable. Only
 // its id reaches the LLB; BuildKit fetches the value from the client when
 // the step runs.
-func (b *stageBuild) secretMount(m *spec.Mount, e expanded) llb.RunOption {
-	id := e.id
-	if id == "" {
-		id = path.Base(e.target)
-	}
-	if b.c.capture != nil {
-		b.c.capture.secret(id, m.Required.Value, m.Node.Range)
-	}
+func (b *stageBuild) secretMount(em *Mount) llb.RunOption {
+	m := em.Spec
+	id := em.SecretID()
 	opts := []llb.SecretOption{llb.SecretID(id)}
 	if !m.Required.Value {
 		opts = append(opts, llb.SecretOptional)
 	}
 	var target *string
-	if e.env != "" {
-		opts = append(opts, llb.SecretAsEnvName(e.env))
+	if em.Env != "" {
+		opts = append(opts, llb.SecretAsEnvName(em.Env))
 	} else {
-		dest := e.target
+		dest := em.Target
 		if dest == "" {
 			dest = "/run/secrets/" + path.Base(id)
 		}
@@ -152,26 +146,20 @@ func (b *stageBuild) secretMount(m *spec.Mount, e expanded) llb.RunOption {
 }
 
 // sshMount forwards an ssh agent socket.
-func (b *stageBuild) sshMount(m *spec.Mount, e expanded) llb.RunOption {
-	id := e.id
-	if id == "" {
-		id = "default"
-	}
-	if b.c.capture != nil {
-		b.c.capture.ssh(id, m.Required.Value, m.Node.Range)
-	}
+func (b *stageBuild) sshMount(em *Mount) llb.RunOption {
+	m := em.Spec
 	var opts []llb.SSHOption
-	if e.id != "" {
-		opts = append(opts, llb.SSHID(e.id))
+	if em.ID != "" {
+		opts = append(opts, llb.SSHID(em.ID))
 	}
-	if e.target != "" {
-		opts = append(opts, llb.SSHSocketTarget(e.target))
+	if em.Target != "" {
+		opts = append(opts, llb.SSHSocketTarget(em.Target))
 	}
 	if !m.Required.Value {
 		opts = append(opts, llb.SSHOptional)
 	}
 	if m.UID != nil || m.GID != nil || m.Mode != nil {
-		opts = append(opts, llb.SSHSocketOpt(e.target, intOr(m.UID), intOr(m.GID), int(modeOr(m.Mode, 0o600))))
+		opts = append(opts, llb.SSHSocketOpt(em.Target, intOr(m.UID), intOr(m.GID), int(modeOr(m.Mode, 0o600))))
 	}
 	return llb.AddSSHSocket(opts...)
 }

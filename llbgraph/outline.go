@@ -44,26 +44,6 @@ type OutlineMount struct {
 	Range spec.Range
 }
 
-// capture records, while a target compiles, the args that expansions and
-// runs really use and the secrets and agents the steps mount, as
-// dockerfile2llb's outline capture does: a name in a comment, or an arg
-// declared and never read, does not count.
-type capture struct {
-	args    map[string]bool
-	secrets []OutlineMount
-	agents  []OutlineMount
-}
-
-func (c *capture) arg(name string) { c.args[name] = true }
-
-func (c *capture) secret(id string, required bool, r spec.Range) {
-	c.secrets = addMount(c.secrets, id, required, r)
-}
-
-func (c *capture) ssh(id string, required bool, r spec.Range) {
-	c.agents = addMount(c.agents, id, required, r)
-}
-
 // addMount adds id, once; a later required mount makes it required.
 func addMount(list []OutlineMount, id string, required bool, r spec.Range) []OutlineMount {
 	if i := slices.IndexFunc(list, func(m OutlineMount) bool { return m.ID == id }); i >= 0 {
@@ -74,21 +54,41 @@ func addMount(list []OutlineMount, id string, required bool, r spec.Range) []Out
 }
 
 // BuildOutline compiles opt.Target as [Compile] does, resolving its images,
-// and returns what the compilation used.
+// and returns what the evaluation of its stages used, as dockerfile2llb's
+// outline capture does: the args that expansions and runs really read (a
+// name in a comment, or an arg declared and never read, does not count),
+// and the secrets and agents the steps mount.
 func BuildOutline(ctx context.Context, s *spec.Spec, opt Opt) (*Outline, error) {
 	c, err := newCompiler(s, opt)
 	if err != nil {
 		return nil, err
 	}
-	c.capture = &capture{args: map[string]bool{}}
 	res, err := c.compile(ctx)
 	if err != nil {
 		return nil, err
 	}
 	st := s.Stages.Get(res.Target)
-	o := &Outline{Target: res.Target, Description: st.Description.Value, Secrets: c.capture.secrets, SSH: c.capture.agents}
+	o := &Outline{Target: res.Target, Description: st.Description.Value}
+	for _, ev := range c.model.order {
+		WalkSteps(ev.Steps, func(s Step) {
+			run, ok := s.(*RunStep)
+			if !ok {
+				return
+			}
+			for _, m := range run.Mounts {
+				switch m.Spec.Type.Value {
+				case spec.MountSecret:
+					o.Secrets = addMount(o.Secrets, m.SecretID(), m.Spec.Required.Value, m.Spec.Node.Range)
+				case spec.MountSSH:
+					o.SSH = addMount(o.SSH, m.SSHID(), m.Spec.Required.Value, m.Spec.Node.Range)
+				}
+			}
+		})
+	}
+	read := map[string]bool{}
+	addReads(read, c.model.order)
 	for _, a := range s.Args {
-		if c.capture.args[a.Name] {
+		if read[a.Name] {
 			o.Args = append(o.Args, OutlineArg{Name: a.Name, Value: c.args[a.Name], Range: a.NameRange})
 		}
 	}

@@ -16,21 +16,11 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// sourceKind says what a source is.
-type sourceKind int
-
-const (
-	fromStage sourceKind = iota
-	fromContext
-	fromImage
-	fromScratch
-)
-
 // source is what a stage starts from, or what a copy or a mount reads:
 // another stage, a named context, an image or scratch. One source serves
 // every reference to the same name and platform.
 type source struct {
-	kind     sourceKind
+	kind     SourceKind
 	name     string // as the spec names it, expanded
 	platform ocispecs.Platform
 	stage    *stagePlan
@@ -42,9 +32,11 @@ type source struct {
 	at   spec.Range
 
 	// set by resolve
-	state llb.State
-	image *imageConfig // nil for a context without a config
-	ref   string       // an image pinned by digest
+	state   llb.State
+	image   *imageConfig // nil for a context without a config
+	ref     string       // an image pinned by digest
+	unknown bool         // an image whose config Evaluate did not look up
+	err     error        // why it could not be resolved, when Evaluate goes on
 }
 
 // planState is how far a stage's planning is.
@@ -62,6 +54,10 @@ type stagePlan struct {
 	base     *source
 	platform ocispecs.Platform
 	state    planState
+	refs     []*Ref      // its from, then the froms of its copies and mounts
+	reads    []string    // the args its platform and from read
+	err      error       // why it cannot be planned, when Evaluate goes on
+	model    *Stage      // set when evaluated
 	build    *stageBuild // set when compiled
 }
 
@@ -73,7 +69,7 @@ type plan struct {
 	stages   map[string]*stagePlan
 	sources  map[string]*source
 	noCtx    map[string]bool // names with no named context, by platform
-	refs     map[any]*source // *spec.Copy and *spec.Mount to what they read
+	refs     map[any]*Ref    // *spec.Copy and *spec.Mount to what they read
 	usesMain bool            // a reachable step reads the main context
 	main     llb.State
 }
@@ -95,10 +91,8 @@ func TargetName(s *spec.Spec, target string) (string, error) {
 
 // pendingRef is a copy or mount whose from is still to plan.
 type pendingRef struct {
-	key  any // *spec.Copy or *spec.Mount
-	node *spec.Node
-	at   spec.Range
-	name string // expanded
+	key any // *spec.Copy or *spec.Mount
+	ref *Ref
 }
 
 // frame is a stage being planned: the planner walks the stages depth
@@ -118,15 +112,54 @@ func (c *compiler) plan() (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{stages: map[string]*stagePlan{}, sources: map[string]*source{}, noCtx: map[string]bool{}, refs: map[any]*source{}}
-	root := &stagePlan{stage: c.stages[name]}
-	p.stages[name] = root
+	p := newPlan()
+	if err := c.planStage(p, c.stages[name]); err != nil {
+		return nil, err
+	}
+	p.target = p.stages[name]
+	return p, nil
+}
+
+// planAll plans every stage, as Evaluate needs: a stage that cannot be
+// planned, and every stage that needs it, keeps the error, and the others
+// are planned all the same.
+func (c *compiler) planAll() *plan {
+	p := newPlan()
+	for _, st := range c.spec.Stages {
+		if c.stages[st.Name] == st {
+			_ = c.planStage(p, st)
+		}
+	}
+	return p
+}
+
+func newPlan() *plan {
+	return &plan{stages: map[string]*stagePlan{}, sources: map[string]*source{}, noCtx: map[string]bool{}, refs: map[any]*Ref{}}
+}
+
+// planStage plans st, unless it is planned already, and the stages it
+// reaches.
+func (c *compiler) planStage(p *plan, st *spec.Stage) error {
+	if p.stages[st.Name] != nil {
+		return nil
+	}
+	root := &stagePlan{stage: st}
+	p.stages[st.Name] = root
 	stack := []*frame{{sp: root}}
 	for len(stack) > 0 {
 		f := stack[len(stack)-1]
 		child, err := c.planStep(p, f, stack)
 		if err != nil {
-			return nil, err
+			if !c.evaluateAll {
+				return err
+			}
+			// every stage on the stack needs the one that failed
+			for i := len(stack) - 1; i >= 0; i-- {
+				sp := stack[i].sp
+				sp.err, sp.state = err, planned
+				p.order = append(p.order, sp)
+			}
+			return err
 		}
 		if child != nil {
 			stack = append(stack, &frame{sp: child})
@@ -138,8 +171,7 @@ func (c *compiler) plan() (*plan, error) {
 			stack = stack[:len(stack)-1]
 		}
 	}
-	p.target = root
-	return p, nil
+	return nil
 }
 
 // planStep advances the planning of f's stage. It returns a stage to plan
@@ -148,8 +180,10 @@ func (c *compiler) planStep(p *plan, f *frame, stack []*frame) (*stagePlan, erro
 	sp, st := f.sp, f.sp.stage
 	sc := c.scope(nil)
 	switch f.phase {
-	case 0: // the platform and the base
+	case 0: // the platform and the base; again after planning a base stage
 		sp.state = planning
+		sp.reads = sp.reads[:0]
+		sc.reads = &sp.reads
 		sp.platform = c.target
 		if pl := &st.Platform; pl.IsSet() {
 			v := pl.Value
@@ -164,7 +198,10 @@ func (c *compiler) planStep(p *plan, f *frame, stack []*frame) (*stagePlan, erro
 			}
 			sp.platform = platforms.Normalize(v)
 		}
+		var fromReads []string
+		sc.reads = &fromReads
 		from, err := sc.expand(&st.Node, "from", st.From.Range, st.From.Value)
+		sp.reads = append(sp.reads, fromReads...)
 		if err != nil {
 			return nil, err
 		}
@@ -173,10 +210,11 @@ func (c *compiler) planStep(p *plan, f *frame, stack []*frame) (*stagePlan, erro
 			return child, err
 		}
 		sp.base = base
+		sp.refs = []*Ref{{Node: &st.Node, Key: "from", Range: st.From.Range, Name: from, Reads: fromReads, src: base}}
 		f.phase = 1
 		return nil, nil
 	case 1: // the base's platform, and what the steps read
-		if sp.base.kind == fromStage {
+		if sp.base.kind == SourceStage {
 			if st.Platform.IsSet() && !platforms.Only(sp.base.stage.platform).Match(sp.platform) {
 				return nil, c.errorf(&st.Node, "platform", st.Platform.Range, "stage %s builds from stage %s, so it has that stage's platform (%s); set platform there", spec.Quote(st.Name), spec.Quote(sp.base.stage.stage.Name), platforms.Format(sp.base.stage.platform))
 			}
@@ -191,11 +229,13 @@ func (c *compiler) planStep(p *plan, f *frame, stack []*frame) (*stagePlan, erro
 	case 2: // the sources of copies and mounts
 		for ; f.next < len(f.refs); f.next++ {
 			r := f.refs[f.next]
-			src, child, err := c.source(p, r.node, "from", r.at, r.name, sp.platform, stack)
+			src, child, err := c.source(p, r.ref.Node, "from", r.ref.Range, r.ref.Name, sp.platform, stack)
 			if err != nil || child != nil {
 				return child, err
 			}
-			p.refs[r.key] = src
+			r.ref.src = src
+			p.refs[r.key] = r.ref
+			sp.refs = append(sp.refs, r.ref)
 		}
 		f.phase = 3
 	}
@@ -215,9 +255,11 @@ func (c *compiler) stepRefs(p *plan, st *spec.Stage) ([]pendingRef, error) {
 			p.usesMain = p.usesMain || readsMain
 			return
 		}
-		var name string
-		if name, err = c.scope(nil).expand(n, "from", from.Range, from.Value); err == nil {
-			refs = append(refs, pendingRef{key: key, node: n, at: from.Range, name: name})
+		r := &Ref{Node: n, Key: "from", Range: from.Range}
+		sc := c.scope(nil)
+		sc.reads = &r.Reads
+		if r.Name, err = sc.expand(n, "from", from.Range, from.Value); err == nil {
+			refs = append(refs, pendingRef{key: key, ref: r})
 		}
 	}
 	spec.WalkSteps(st.Steps, func(s spec.Step) {
@@ -251,7 +293,7 @@ func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name
 				return nil, nil, withErr(c.errorf(n, key, at, "named context %s", spec.Quote(name)), err)
 			}
 			if load != nil {
-				s := &source{kind: fromContext, name: name, platform: pl, load: load, node: n, key: key, at: at}
+				s := &source{kind: SourceContext, name: name, platform: pl, load: load, node: n, key: key, at: at}
 				p.sources[id] = s
 				return s, nil, nil
 			}
@@ -267,11 +309,13 @@ func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name
 			return nil, sp, nil
 		case sp.state == planning:
 			return nil, nil, c.errorf(n, key, at, "stages form a cycle: %s", cycleOf(stack, name))
+		case sp.err != nil:
+			return nil, nil, sp.err
 		}
-		return &source{kind: fromStage, name: name, stage: sp, node: n, key: key, at: at}, nil, nil
+		return &source{kind: SourceStage, name: name, stage: sp, node: n, key: key, at: at}, nil, nil
 	}
 	if name == "scratch" {
-		return &source{kind: fromScratch, name: name, platform: pl, state: llb.Scratch().Platform(pl), node: n, key: key, at: at}, nil, nil
+		return &source{kind: SourceScratch, name: name, platform: pl, state: llb.Scratch().Platform(pl), node: n, key: key, at: at}, nil, nil
 	}
 	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
@@ -282,7 +326,7 @@ func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name
 	if s, ok := p.sources[id]; ok {
 		return s, nil, nil
 	}
-	s := &source{kind: fromImage, name: name, platform: pl, ref: ref, node: n, key: key, at: at}
+	s := &source{kind: SourceImage, name: name, platform: pl, ref: ref, node: n, key: key, at: at}
 	p.sources[id] = s
 	return s, nil, nil
 }

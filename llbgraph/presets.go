@@ -28,19 +28,19 @@ const (
 )
 
 // preset compiles an apt, apk, pip, uv or go step to a command.
-func (b *stageBuild) preset(s spec.RunLike) (command, error) {
+func (e *stageEval) preset(s spec.RunLike) (command, error) {
 	kind := s.Kind()
 	n := s.StepNode()
-	if u := b.cfg.img.Config.User; !spec.IsRootUser(u) {
-		return command{}, b.c.errorf(n, string(kind), kindRange(s), "the %s preset runs as root, with root's caches, but this step runs as %s: move it before `user: %s`, or use run with cache mounts of your own", kind, spec.Quote(u), u)
+	if u := e.cfg.Image.Config.User; !spec.IsRootUser(u) {
+		return command{}, e.c.errorf(n, string(kind), kindRange(s), "the %s preset runs as root, with root's caches, but this step runs as %s: move it before `user: %s`, or use run with cache mounts of your own", kind, spec.Quote(u), u)
 	}
-	sc := b.scope()
+	sc := e.scope()
 	// apt and apk keep their caches locked, so no two steps write them at
 	// once. In a parallel group that would run the branches one after
 	// another; there each branch gets a private cache instead (a free one,
 	// or a new one when all are busy).
 	pkgSharing := llb.CacheMountLocked
-	if b.inParallel {
+	if e.inParallel {
 		pkgSharing = llb.CacheMountPrivate
 	}
 	switch s := s.(type) {
@@ -49,8 +49,8 @@ func (b *stageBuild) preset(s spec.RunLike) (command, error) {
 		if err != nil {
 			return command{}, err
 		}
-		cmd := b.runCommand(spec.Shell("apk add --update-cache --cache-dir " + apkCacheDir + " " + shellQuote(pkgs)))
-		cmd.mounts = []llb.RunOption{b.cacheMount(apkCacheDir, pkgSharing)}
+		cmd := e.runCommand(spec.Shell("apk add --update-cache --cache-dir " + apkCacheDir + " " + shellQuote(pkgs)))
+		cmd.caches = []CacheMount{{apkCacheDir, pkgSharing}}
 		return cmd, nil
 	case *spec.AptStep:
 		pkgs, err := sc.expandList(n, "apt", s.Apt)
@@ -58,44 +58,44 @@ func (b *stageBuild) preset(s spec.RunLike) (command, error) {
 			return command{}, err
 		}
 		script := "apt-get update && apt-get install -y --no-install-recommends " + shellQuote(pkgs)
-		if !b.aptReady {
+		if !e.out.aptReady {
 			script = aptKeepCache + script
 		}
-		cmd := b.runCommand(spec.Shell(script))
-		cmd.mounts = []llb.RunOption{
-			b.cacheMount(aptCacheDir, pkgSharing),
-			b.cacheMount(aptListsDir, pkgSharing),
+		cmd := e.runCommand(spec.Shell(script))
+		cmd.caches = []CacheMount{
+			{aptCacheDir, pkgSharing},
+			{aptListsDir, pkgSharing},
 		}
 		cmd.env = []string{"DEBIAN_FRONTEND=noninteractive"}
 		return cmd, nil
 	case *spec.PipStep:
-		cmd := b.toolCommand("pip", &s.Pip)
-		cmd.mounts = []llb.RunOption{b.cacheMount(pipCacheDir, llb.CacheMountShared)}
+		cmd := e.toolCommand("pip", &s.Pip)
+		cmd.caches = []CacheMount{{pipCacheDir, llb.CacheMountShared}}
 		cmd.env = []string{"PIP_CACHE_DIR=" + pipCacheDir, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
 		return cmd, nil
 	case *spec.UvStep:
-		cmd := b.toolCommand("uv", &s.Uv)
+		cmd := e.toolCommand("uv", &s.Uv)
 		// Shared, not locked: uv locks its cache itself, and a locked mount
 		// would serialize the branches of a parallel group.
-		cmd.mounts = []llb.RunOption{b.cacheMount(uvCacheDir, llb.CacheMountShared)}
+		cmd.caches = []CacheMount{{uvCacheDir, llb.CacheMountShared}}
 		cmd.env = []string{"UV_CACHE_DIR=" + uvCacheDir, "UV_LINK_MODE=copy"}
 		return cmd, nil
 	case *spec.GoStep:
-		cmd := b.toolCommand("go", &s.Go)
-		cmd.mounts = []llb.RunOption{
-			b.cacheMount(goModCacheDir, llb.CacheMountShared),
-			b.cacheMount(goBuildDir, llb.CacheMountShared),
+		cmd := e.toolCommand("go", &s.Go)
+		cmd.caches = []CacheMount{
+			{goModCacheDir, llb.CacheMountShared},
+			{goBuildDir, llb.CacheMountShared},
 		}
 		cmd.env = []string{"GOMODCACHE=" + goModCacheDir, "GOCACHE=" + goBuildDir}
 		return cmd, nil
 	}
-	return command{}, b.c.errorf(n, "", n.Range, "%s is not a preset", kind)
+	return command{}, e.c.errorf(n, "", n.Range, "%s is not a preset", kind)
 }
 
 // cacheMount mounts the cache a preset uses, with the id a Dockerfile's
 // `RUN --mount=type=cache,target=dir` gets, so both share one cache.
-func (b *stageBuild) cacheMount(dir string, sharing llb.CacheMountSharingMode) llb.RunOption {
-	return llb.AddMount(dir, llb.Scratch(), llb.AsPersistentCacheDir(b.c.cacheID(dir), sharing))
+func (b *stageBuild) cacheMount(m CacheMount) llb.RunOption {
+	return llb.AddMount(m.Target, llb.Scratch(), llb.AsPersistentCacheDir(b.c.cacheID(m.Target), m.Sharing))
 }
 
 // cacheID is the id of a cache mount, as the Dockerfile frontend makes it

@@ -24,23 +24,7 @@ const MaxConcurrentLookups = 16
 // MaxConcurrentLookups at a time, then the main context if a stage reads
 // it.
 func (c *compiler) resolve(ctx context.Context, p *plan) error {
-	ids := make([]string, 0, len(p.sources))
-	for id := range p.sources {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids) // deterministic first error
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(MaxConcurrentLookups)
-	for _, id := range ids {
-		s := p.sources[id]
-		eg.Go(func() error {
-			if s.kind == fromContext {
-				return c.loadContext(ectx, s)
-			}
-			return c.resolveImage(ectx, s)
-		})
-	}
-	if err := eg.Wait(); err != nil {
+	if err := c.resolveSources(ctx, p); err != nil {
 		return err
 	}
 	if !p.usesMain {
@@ -62,6 +46,40 @@ func (c *compiler) resolve(ctx context.Context, p *plan) error {
 	}
 	p.main = *st
 	return nil
+}
+
+// resolveSources loads every image config and named context the plan
+// needs. For Evaluate, a source that cannot be loaded keeps its error for
+// the stages that read it, and without Opt.ResolveImageConfig an image's
+// config is unknown.
+func (c *compiler) resolveSources(ctx context.Context, p *plan) error {
+	ids := make([]string, 0, len(p.sources))
+	for id := range p.sources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // deterministic first error
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(MaxConcurrentLookups)
+	for _, id := range ids {
+		s := p.sources[id]
+		if s.kind == SourceImage && c.opt.ResolveImageConfig == nil && c.evaluateAll {
+			s.unknown = true
+			continue
+		}
+		eg.Go(func() error {
+			var err error
+			if s.kind == SourceContext {
+				err = c.loadContext(ectx, s)
+			} else {
+				err = c.resolveImage(ectx, s)
+			}
+			if err != nil && c.evaluateAll {
+				s.err, err = err, nil
+			}
+			return err
+		})
+	}
+	return eg.Wait()
 }
 
 func (c *compiler) loadContext(ctx context.Context, s *source) error {
@@ -114,9 +132,9 @@ func (c *compiler) resolveImage(ctx context.Context, s *source) error {
 // vertex that loads an image after the step that reads it.
 func (c *compiler) sourceState(s *source, name string, r spec.Range) llb.State {
 	switch {
-	case s.kind == fromStage:
+	case s.kind == SourceStage:
 		return s.stage.build.state
-	case s.kind != fromImage:
+	case s.kind != SourceImage:
 		return s.state
 	case isEmptyImage(s.image):
 		return llb.Scratch().Platform(s.platform)

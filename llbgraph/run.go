@@ -10,105 +10,125 @@ import (
 )
 
 // command is what a run-like step executes: its arguments, the script the
-// shell sees (to find the args it mentions), the mounts and environment a
+// shell sees (to find the args it mentions), the caches and environment a
 // preset adds, and its line in the image history.
 type command struct {
 	args    []string
 	script  string
-	mounts  []llb.RunOption
+	caches  []CacheMount
 	env     []string
 	history string
 }
 
-// run compiles a run or a preset on base.
-func (b *stageBuild) run(base llb.State, s spec.RunLike, name string) (llb.State, string, error) {
+// run evaluates a run or a preset.
+func (e *stageEval) run(s spec.RunLike) (*RunStep, string, error) {
 	n := s.StepNode()
+	out := &RunStep{Spec: s}
+	e.begin(&out.stepBase)
+	defer e.end(&out.stepBase)
 	var cmd command
 	if r, ok := s.(*spec.RunStep); ok {
-		cmd = b.runCommand(&r.Run)
+		cmd = e.runCommand(&r.Run)
 	} else {
 		var err error
-		if cmd, err = b.preset(s); err != nil {
-			return llb.State{}, "", err
+		if cmd, err = e.preset(s); err != nil {
+			return nil, "", err
 		}
 	}
 	o := s.Options()
-	sc := b.scope()
+	sc := e.scope()
+	out.Args, out.Caches = cmd.args, cmd.caches
+	out.ArgEnv = sc.referencedArgs(cmd.script)
+	for _, kv := range cmd.env {
+		// a preset's env is a default: the stage's own env wins
+		k, _, _ := strings.Cut(kv, "=")
+		if _, set := lookupEnv(e.cfg.Image.Config.Env, k); !set {
+			out.Env = append(out.Env, kv)
+		}
+	}
+	for _, v := range o.Env {
+		val, err := sc.expand(spec.Field(n, "env."+v.Name), "", v.Range, v.Value)
+		if err != nil {
+			return nil, "", err
+		}
+		out.Env = append(out.Env, v.Name+"="+val)
+	}
+	mounts, err := e.mounts(o.Mounts)
+	if err != nil {
+		return nil, "", err
+	}
+	out.Mounts = mounts
+	out.History = "RUN " + cmd.history
+	if len(out.ArgEnv) > 0 {
+		out.History = "RUN |" + strings.Join(out.ArgEnv, " ") + " " + cmd.history
+	}
+	return out, out.History, nil
+}
+
+// runCommand is a run step's command: a string through the shell, a list
+// as-is. Neither is interpolated by the frontend; the shell expands $NAME
+// from the environment, which holds the args the script mentions.
+func (e *stageEval) runCommand(c *spec.Command) command {
+	if c.IsExec {
+		return command{args: c.Exec, history: strings.Join(c.Exec, " ")}
+	}
+	args := shellCommand(&e.cfg.Image, c.Shell)
+	return command{args: args, script: c.Script(), history: strings.Join(args, " ")}
+}
+
+// toolCommand runs tool with a preset's arguments: a string through the
+// shell (so it may use $NAME), a list as-is.
+func (e *stageEval) toolCommand(tool string, c *spec.Command) command {
+	if c.IsExec {
+		return e.runCommand(&spec.Command{IsExec: true, Exec: append([]string{tool}, c.Exec...)})
+	}
+	return e.runCommand(&spec.Command{Shell: tool + " " + c.Shell})
+}
+
+// run builds a run or a preset on base.
+func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, error) {
+	n := s.Spec.StepNode()
 	opts := []llb.RunOption{
-		llb.Args(cmd.args),
+		llb.Args(s.Args),
 		llb.WithCustomName(name),
 		b.c.location(n.Range),
 	}
-	cost := opCost + len(name) + len(strings.Join(cmd.args, " "))
-	argEnv := sc.referencedArgs(cmd.script)
-	for _, kv := range argEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		opts = append(opts, llb.AddEnv(k, v))
-		cost += len(kv)
-	}
-	for _, kv := range cmd.env {
-		// a preset's env is a default: the stage's own env wins
-		k, v, _ := strings.Cut(kv, "=")
-		if _, set := lookupEnv(b.cfg.img.Config.Env, k); !set {
+	cost := opCost + len(name) + len(strings.Join(s.Args, " "))
+	for _, kvs := range [][]string{s.ArgEnv, s.Env} {
+		for _, kv := range kvs {
+			k, v, _ := strings.Cut(kv, "=")
 			opts = append(opts, llb.AddEnv(k, v))
 			cost += len(kv)
 		}
 	}
-	for _, e := range o.Env {
-		v, err := sc.expand(spec.Field(n, "env."+e.Name), "", e.Range, e.Value)
-		if err != nil {
-			return llb.State{}, "", err
-		}
-		opts = append(opts, llb.AddEnv(e.Name, v))
-		cost += len(e.Name) + len(v)
-	}
-	switch o.Network.Value {
+	switch s.Spec.Options().Network.Value {
 	case spec.NetworkNone:
 		opts = append(opts, llb.Network(pb.NetMode_NONE))
 	case spec.NetworkHost:
 		opts = append(opts, llb.Network(pb.NetMode_HOST))
 	}
-	mounts, err := b.mounts(o.Mounts)
-	if err != nil {
-		return llb.State{}, "", err
+	for _, m := range s.Caches {
+		opts = append(opts, b.cacheMount(m))
 	}
-	opts = append(opts, cmd.mounts...)
-	opts = append(opts, mounts...)
+	for _, m := range s.Mounts {
+		opt, err := b.mount(m)
+		if err != nil {
+			return llb.State{}, err
+		}
+		opts = append(opts, opt)
+	}
 	if b.noCache {
 		opts = append(opts, llb.IgnoreCache)
 	}
 	if b.c.proxy != nil {
 		opts = append(opts, llb.WithProxy(*b.c.proxy))
 	}
-	for _, kv := range b.cfg.img.Config.Env {
+	cfg := s.Before()
+	for _, kv := range cfg.Image.Config.Env {
 		cost += len(kv) + 16
 	}
-	if err := b.c.budget.spend(cost + 64*len(o.Mounts)); err != nil {
-		return llb.State{}, "", b.c.errorf(n, "", n.Range, "%v", err)
+	if err := b.c.budget.spend(cost + 64*len(s.Mounts)); err != nil {
+		return llb.State{}, b.c.errorf(n, "", n.Range, "%v", err)
 	}
-	history := "RUN " + cmd.history
-	if len(argEnv) > 0 {
-		history = "RUN |" + strings.Join(argEnv, " ") + " " + cmd.history
-	}
-	return b.execState(base).Run(opts...).Root(), history, nil
-}
-
-// runCommand is a run step's command: a string through the shell, a list
-// as-is. Neither is interpolated by the frontend; the shell expands $NAME
-// from the environment, which holds the args the script mentions.
-func (b *stageBuild) runCommand(c *spec.Command) command {
-	if c.IsExec {
-		return command{args: c.Exec, history: strings.Join(c.Exec, " ")}
-	}
-	args := shellCommand(&b.cfg.img, c.Shell)
-	return command{args: args, script: c.Script(), history: strings.Join(args, " ")}
-}
-
-// toolCommand runs tool with a preset's arguments: a string through the
-// shell (so it may use $NAME), a list as-is.
-func (b *stageBuild) toolCommand(tool string, c *spec.Command) command {
-	if c.IsExec {
-		return b.runCommand(&spec.Command{IsExec: true, Exec: append([]string{tool}, c.Exec...)})
-	}
-	return b.runCommand(&spec.Command{Shell: tool + " " + c.Shell})
+	return execState(base, cfg, b.platform).Run(opts...).Root(), nil
 }

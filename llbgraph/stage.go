@@ -2,7 +2,7 @@ package llbgraph
 
 import (
 	"bytes"
-	"path"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -15,194 +15,108 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
-// stageBuild is a stage being compiled: its filesystem so far, its image
-// configuration so far, and what progress names need.
+// stageBuild is an evaluated stage whose LLB is being built: its
+// filesystem so far, and what progress names need.
 type stageBuild struct {
-	c          *compiler
-	p          *plan
-	sp         *stagePlan
-	state      llb.State // the filesystem; the environment is in cfg
-	cfg        config
-	hist       *history
-	baseImage  *imageConfig
-	platform   ocispecs.Platform
-	aptReady   bool // docker-clean is gone in this stage's lineage
-	inParallel bool // compiling the branches of a parallel group
-	noCache    bool
-	index      int // the step being compiled, 1-based; 1 is the base
-	total      int
+	c        *compiler
+	p        *plan
+	sp       *stagePlan
+	state    llb.State // the filesystem; the environment is in the steps' configs
+	platform ocispecs.Platform
+	noCache  bool
+	index    int // the step being built, 1-based; 1 is the base
+	total    int
 }
 
+// compileStage builds the LLB of an evaluated stage.
 func (c *compiler) compileStage(p *plan, sp *stagePlan) error {
-	st := sp.stage
+	st, ev := sp.stage, sp.model
 	b := &stageBuild{c: c, p: p, sp: sp, platform: sp.platform, index: 1, total: 1 + len(st.Steps)}
 	b.noCache = c.opt.NoCache != nil && c.opt.NoCache(st.Name)
 	b.from(sp.base)
-	if err := b.setEnv(&st.Node, "env", st.Env); err != nil {
-		return err
-	}
-	if st.Workdir.Value != "" {
-		if err := b.setWorkdir(&st.Node, "workdir", st.Workdir); err != nil {
+	for _, s := range ev.Settings {
+		if err := b.step(s); err != nil {
 			return err
 		}
 	}
-	if st.User.IsSet() {
-		if err := b.setUser(&st.Node, "user", &st.User); err != nil {
-			return err
-		}
-	}
-	for i, s := range st.Steps {
+	for i, s := range ev.Steps {
 		b.index = i + 2
 		if err := b.step(s); err != nil {
 			return err
 		}
 		if err := c.budget.err; err != nil {
-			n := s.StepNode()
+			n := st.Steps[i].StepNode()
 			return c.errorf(n, "", n.Range, "%v", err)
-		}
-	}
-	if st.Image != nil {
-		if err := b.applyImage(st.Image); err != nil {
-			return err
 		}
 	}
 	sp.build = b
 	return nil
 }
 
-// from starts the stage on its base, with the base's configuration.
+// from starts the stage on its base's filesystem.
 func (b *stageBuild) from(base *source) {
-	st := b.sp.stage
-	if base.kind == fromStage {
-		parent := base.stage.build
-		b.state = parent.state
-		b.cfg = inherit(parent.cfg.img)
-		b.hist = &history{base: parent.hist}
-		b.baseImage = parent.baseImage
-		b.aptReady = parent.aptReady
+	if base.kind == SourceStage {
+		b.state = base.stage.build.state
 		return
 	}
-	img := emptyImage(b.platform)
-	if base.image != nil && base.kind != fromScratch {
-		img = *base.image
-		b.baseImage = base.image
-	}
-	b.cfg = inherit(img)
-	b.hist = &history{base: &history{entries: img.History}}
-	b.cfg.img.OS = b.platform.OS
-	b.cfg.img.Architecture = b.platform.Architecture
-	b.cfg.img.Variant = b.platform.Variant
-	b.state = b.c.sourceState(base, b.name("from "+base.name), st.From.Range)
+	b.state = b.c.sourceState(base, b.name("from "+base.name), b.sp.stage.From.Range)
 }
 
-// scope returns what ${NAME} sees at the current step.
-func (b *stageBuild) scope() scope {
-	return b.c.scope(b.cfg.img.Config.Env)
-}
-
-func (b *stageBuild) step(s spec.Step) error {
+// step builds one evaluated step.
+func (b *stageBuild) step(s Step) error {
 	switch s := s.(type) {
-	case *spec.EnvStep:
-		return b.setEnv(&s.Node, "env", s.Env)
-	case *spec.WorkdirStep:
-		return b.setWorkdir(&s.Node, "workdir", s.Workdir)
-	case *spec.UserStep:
-		return b.setUser(&s.Node, "user", &s.User)
-	case *spec.ParallelStep:
+	case *EnvStep, *UserStep:
+		return nil // they change the configuration only
+	case *WorkdirStep:
+		return b.workdir(s)
+	case *ParallelStep:
 		return b.parallel(s)
-	}
-	st, history, err := b.fsStep(b.state, s, b.name(spec.Summary(s)))
-	if err != nil {
+	case *RunStep:
+		st, err := b.run(b.state, s, b.name(spec.Summary(s.Spec)))
+		b.state = st
+		return err
+	case *CopyStep:
+		st, err := b.copy(b.state, s, b.name(spec.Summary(s.Spec)))
+		b.state = st
 		return err
 	}
-	b.state = st
-	b.history(history, true)
-	if s.Kind() == spec.KindApt {
-		b.aptReady = true
-	}
-	return nil
+	return fmt.Errorf("llbgraph: no LLB for a %T", s)
 }
 
-// fsStep compiles a step that changes files (a run-like step or a copy) on
-// base, returning the new state and its history line. It leaves b.state
-// alone, so parallel branches can share a base.
-func (b *stageBuild) fsStep(base llb.State, s spec.Step, name string) (llb.State, string, error) {
+// fsStep builds a branch of a parallel group, a step that changes files,
+// on base.
+func (b *stageBuild) fsStep(base llb.State, s Step, name string) (llb.State, error) {
 	switch s := s.(type) {
-	case *spec.CopyStep:
-		return b.copy(base, s, name)
-	case spec.RunLike:
+	case *RunStep:
 		return b.run(base, s, name)
+	case *CopyStep:
+		return b.copy(base, s, name)
 	}
-	n := s.StepNode()
-	return llb.State{}, "", b.c.errorf(n, "", n.Range, "a %s step does not change files here", s.Kind())
+	return llb.State{}, fmt.Errorf("llbgraph: a %T in a parallel group", s)
 }
 
-func (b *stageBuild) setEnv(n *spec.Node, key string, vars spec.Vars) error {
-	if len(vars) == 0 {
-		return nil
-	}
-	kvs := make([]string, 0, len(vars))
-	for _, v := range vars {
-		val, err := b.scope().expand(spec.Field(n, key+"."+v.Name), "", v.Range, v.Value)
-		if err != nil {
-			return err
-		}
-		b.setEnvVar(v.Name, val)
-		kvs = append(kvs, v.Name+"="+val)
-	}
-	b.history("ENV "+strings.Join(kvs, " "), false)
-	return nil
-}
-
-// setWorkdir changes the working directory and creates it, as WORKDIR does.
-func (b *stageBuild) setWorkdir(n *spec.Node, key string, dir spec.String) error {
-	wd, err := b.scope().expand(n, key, dir.Range, dir.Value)
-	if err != nil {
-		return err
-	}
-	if !path.IsAbs(wd) {
-		wd = path.Join("/", b.cfg.img.Config.WorkingDir, wd)
-	}
-	wd = path.Clean(wd)
-	b.cfg.img.Config.WorkingDir = wd
+// workdir creates the working directory a workdir step sets, as WORKDIR
+// does.
+func (b *stageBuild) workdir(s *WorkdirStep) error {
+	wd, dir := s.Path, &s.Dir
 	if wd == "/" {
-		b.history("WORKDIR /", false)
 		return nil
 	}
 	opts := []llb.MkdirOption{llb.WithParents(true)}
-	if u := b.cfg.img.Config.User; u != "" {
+	if u := s.Before().Image.Config.User; u != "" {
 		opts = append(opts, llb.WithUser(u))
 	}
 	if e := b.c.opt.Epoch; e != nil {
 		opts = append(opts, llb.WithCreatedTime(*e))
 	}
-	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(b.name("workdir: " + wd)), b.c.location(dir.Range.Or(n.Range)), llb.Platform(b.platform)}
+	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(b.name("workdir: " + wd)), b.c.location(dir.Range.Or(dir.Node.Range)), llb.Platform(b.platform)}
 	if b.noCache {
 		fileOpts = append(fileOpts, llb.IgnoreCache)
 	}
 	if err := b.c.budget.spend(opCost + len(wd)); err != nil {
-		return b.c.errorf(n, key, dir.Range, "%v", err)
+		return b.c.errorf(dir.Node, dir.Key, dir.Range, "%v", err)
 	}
 	b.state = b.state.File(llb.Mkdir(wd, 0o755, opts...), fileOpts...)
-	b.history("WORKDIR "+wd, true)
-	return nil
-}
-
-func (b *stageBuild) setUser(n *spec.Node, key string, o *spec.Owner) error {
-	u := o.String()
-	if o.IsTemplate() {
-		raw, err := b.scope().expand(n, key, o.Range, o.Raw)
-		if err != nil {
-			return err
-		}
-		parsed, err := spec.ParseOwner(raw)
-		if err != nil {
-			return b.c.errorf(n, key, o.Range, "%v", err)
-		}
-		u = parsed.String()
-	}
-	b.cfg.img.Config.User = u
-	b.history("USER "+u, false)
 	return nil
 }
 
@@ -214,9 +128,9 @@ const opCost = 256
 // platform and environment, for a run. The environment comes from the
 // stage's configuration in one go, not from a chain of states that every
 // run would walk again.
-func (b *stageBuild) execState(base llb.State) llb.State {
-	img := &b.cfg.img
-	st := llb.NewState(base.Output()).Platform(b.platform)
+func execState(base llb.State, cfg *Config, platform ocispecs.Platform) llb.State {
+	img := &cfg.Image
+	st := llb.NewState(base.Output()).Platform(platform)
 	if wd := img.Config.WorkingDir; wd != "" {
 		st = st.Dir(wd)
 	}

@@ -27,22 +27,53 @@ const MaxExpansion = 1 << 20
 type scope struct {
 	c   *compiler
 	env []string // NAME=value, later entries win
+	// open says that the base image's env is unknown (Evaluate looked no
+	// image up): a name found nowhere else may be set there, so it reads as
+	// unknown rather than undeclared. An arg is taken to be the arg.
+	open    bool
+	unknown map[string]bool // env names whose values are unknown
+	reads   *[]string       // where the declared args read are recorded, or nil
 }
 
 func (c *compiler) scope(env []string) scope { return scope{c: c, env: env} }
 
-// lookup returns the value of name in the scope, and whether it is an arg
-// (not shadowed by env).
-func (s scope) lookup(name string) (value string, found, isArg bool) {
+// found says where a scope found a name.
+type found uint8
+
+const (
+	notFound found = iota
+	inEnv
+	inArgs
+	inPlatformArgs
+	unknownValue // in the base image's unknown env, or set from it
+)
+
+// lookup returns the value of name in the scope, and where it is.
+func (s scope) lookup(name string) (string, found) {
 	s.c.budget.spend(len(s.env))
+	if s.unknown[name] {
+		return "", unknownValue
+	}
 	if v, ok := lookupEnv(s.env, name); ok {
-		return v, true, false
+		return v, inEnv
 	}
 	if v, ok := s.c.args[name]; ok {
-		return v, true, true
+		return v, inArgs
 	}
-	v, ok := lookupEnv(s.c.platformKV, name)
-	return v, ok, ok
+	if v, ok := lookupEnv(s.c.platformKV, name); ok {
+		return v, inPlatformArgs
+	}
+	if s.open && name != "$" {
+		return "", unknownValue
+	}
+	return "", notFound
+}
+
+// record records that the scope's value read the declared arg name.
+func (s scope) record(name string) {
+	if s.reads != nil {
+		*s.reads = append(*s.reads, name)
+	}
 }
 
 // keys returns every name the scope can see, for suggestions.
@@ -95,13 +126,20 @@ type getter struct {
 	multiply bool // the word has ${NAME/pattern/replacement}
 	bound    int
 	over     bool
+	unknown  bool     // a name read has an unknown value
+	args     []string // the declared args read
 }
 
 // Get returns the value of key.
 func (g *getter) Get(key string) (string, bool) {
-	v, ok, _ := g.s.lookup(key)
-	if !ok {
+	v, where := g.s.lookup(key)
+	switch where {
+	case notFound:
 		return "", false
+	case unknownValue:
+		g.unknown = true
+	case inArgs:
+		g.args = append(g.args, key)
 	}
 	add := len(v)
 	if g.multiply {
@@ -127,21 +165,34 @@ var _ shell.EnvGetter = (*getter)(nil)
 // a literal $. A name the scope does not know is an error, with a
 // suggestion, rather than a silent empty string.
 func (s scope) expand(n *spec.Node, key string, r spec.Range, word string) (string, error) {
+	v, err := s.expandValue(n, key, r, word)
+	return v.Text, err
+}
+
+// expandValue is expand, returning the value with where it is written and
+// whether it reads an unknown name.
+func (s scope) expandValue(n *spec.Node, key string, r spec.Range, word string) (Value, error) {
+	val := Value{Raw: word, Text: word, Node: n, Key: key, Range: r}
 	if !spec.NeedsExpansion(word) {
-		return word, nil
+		return val, nil
 	}
 	lex := shell.NewLex('\\')
 	lex.SkipProcessQuotes = true
 	g := &getter{s: s, multiply: replaceRe.MatchString(word), bound: len(word)}
 	res, err := lex.ProcessWordWithMatches(word, g)
 	if g.over {
-		return "", s.c.errorf(n, key, r, "expanding %s would make more than %s of text; the limit for one value is %s", spec.Quote(word), units.BytesSize(MaxExpansion), units.BytesSize(MaxExpansion))
+		return val, s.c.errorf(n, key, r, "expanding %s would make more than %s of text; the limit for one value is %s", spec.Quote(word), units.BytesSize(MaxExpansion), units.BytesSize(MaxExpansion))
+	}
+	if err != nil && g.unknown {
+		// ${NAME:?message} on a name the base image may set
+		val.Text, val.Unknown = "", true
+		return val, nil
 	}
 	if err != nil {
 		if e := spec.CheckBraces(word); e != nil {
 			err = e
 		}
-		return "", s.c.errorf(n, key, r, "cannot expand %s: %v", spec.Quote(word), err)
+		return val, s.c.errorf(n, key, r, "cannot expand %s: %v", spec.Quote(word), err)
 	}
 	if len(res.Unmatched) > 0 {
 		names := make([]string, 0, len(res.Unmatched))
@@ -151,25 +202,23 @@ func (s scope) expand(n *spec.Node, key string, r spec.Range, word string) (stri
 		sort.Strings(names)
 		name := names[0]
 		if name == "$" {
-			return "", s.c.errorf(n, key, r, "$$ is not supported in %s: write \\$ for a literal $", spec.Quote(word))
+			return val, s.c.errorf(n, key, r, "$$ is not supported in %s: write \\$ for a literal $", spec.Quote(word))
 		}
 		hint := "declare it under args (with an empty default if it may be unset)"
 		if s.env != nil {
 			hint += ", or set it with env before this point"
 		}
-		return "", s.c.errorf(n, key, r, "${%s} is not declared%s: %s", spec.Shorten(name), spec.DidYouMean(name, s.keys()), hint)
+		return val, s.c.errorf(n, key, r, "${%s} is not declared%s: %s", spec.Shorten(name), spec.DidYouMean(name, s.keys()), hint)
 	}
 	if err := s.c.budget.spend(len(res.Result)); err != nil {
-		return "", s.c.errorf(n, key, r, "%v", err)
+		return val, s.c.errorf(n, key, r, "%v", err)
 	}
-	if s.c.capture != nil {
-		for name := range res.Matched {
-			if _, _, isArg := s.lookup(name); isArg {
-				s.c.capture.arg(name)
-			}
-		}
+	sort.Strings(g.args)
+	for _, name := range slices.Compact(g.args) {
+		s.record(name)
 	}
-	return res.Result, nil
+	val.Text, val.Unknown = res.Result, g.unknown
+	return val, nil
 }
 
 // expandList expands each value of a list field.
@@ -196,11 +245,11 @@ func (s scope) referencedArgs(script string) []string {
 		return nil
 	}
 	s.c.budget.spend(len(script))
-	type found struct {
+	type mention struct {
 		order int
 		kv    string
 	}
-	var out []found
+	var out []mention
 	seen := map[string]bool{}
 	for _, name := range spec.ScriptNames(script) {
 		if seen[name] {
@@ -211,15 +260,11 @@ func (s scope) referencedArgs(script string) []string {
 			continue
 		}
 		if i, ok := s.c.argOrder[name]; ok {
-			out = append(out, found{i, name + "=" + s.c.args[name]})
+			out = append(out, mention{i, name + "=" + s.c.args[name]})
+			s.record(name)
 		} else if i := envIndex(s.c.platformKV, name); i >= 0 {
 			// after the declared args, in the order the build sets them
-			out = append(out, found{len(s.c.argOrder) + i, s.c.platformKV[i]})
-		} else {
-			continue
-		}
-		if s.c.capture != nil {
-			s.c.capture.arg(name)
+			out = append(out, mention{len(s.c.argOrder) + i, s.c.platformKV[i]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })

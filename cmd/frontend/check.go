@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -8,11 +9,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+
+	"github.com/containerd/platforms"
 
 	"github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/patternmatcher/ignorefile"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ohlcv-rag/ohlcv-build/frontend"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
@@ -24,14 +29,15 @@ import (
 const (
 	checkClean    = 0 // no findings
 	checkFindings = 1 // findings
-	checkBadSpec  = 2 // the spec did not load, or bad usage
+	checkBadSpec  = 2 // the spec did not load, a stage checked does not evaluate, or bad usage
 )
 
 // runCheck is `frontend check [-f FILE] [--format text|json|sarif]
 // [--target T] [DIR]`: the build checks with no daemon, for pre-commit
 // hooks and CI. DIR is the build context (default .), whose .dockerignore
 // counts; FILE defaults to DIR/ohlcv.build.yaml. It prints the findings and
-// returns 1 when there are any, or the load errors and 2.
+// returns 1 when there are any, or the load errors (or the error of a
+// stage that does not evaluate, as a build would fail with it) and 2.
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("frontend check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -81,9 +87,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return checkClean
 }
 
-// checkFile loads the spec and runs the checks its configuration enables,
-// with the context's .dockerignore. It returns the spec's bytes as read,
-// for the JSON output's source, also when they fail to load.
+// checkFile loads the spec, evaluates it as a build for this machine's
+// architecture would with the args' defaults, and runs the checks its
+// configuration enables, with the context's .dockerignore. It returns the
+// spec's bytes as read, for the JSON output's source, also when they fail
+// to load. When a stage (of the target) cannot be evaluated, it returns
+// the findings about the others and the error a build fails with.
 func checkFile(file, dir, target string) ([]byte, []check.Finding, error) {
 	dt, err := os.ReadFile(file)
 	if err != nil {
@@ -105,7 +114,18 @@ func checkFile(file, dir, target string) ([]byte, []check.Finding, error) {
 	if err != nil {
 		return dt, nil, err
 	}
-	return dt, check.Run(s, check.SpecConfig(s), check.Input{Ignore: ignore, Target: target}), nil
+	m, err := llbgraph.Evaluate(context.Background(), s, llbgraph.Opt{BuildPlatform: checkPlatform()})
+	if err != nil {
+		return dt, nil, err
+	}
+	return dt, check.Run(m, check.SpecConfig(s), check.Input{Ignore: ignore, Target: target}), m.Err(target)
+}
+
+// checkPlatform is the platform `frontend check` evaluates for, with no
+// builder to ask: Linux on this machine's architecture, what a build here
+// would build for.
+func checkPlatform() ocispecs.Platform {
+	return platforms.Normalize(ocispecs.Platform{OS: "linux", Architecture: runtime.GOARCH})
 }
 
 // readIgnore reads a .dockerignore; a missing one is empty.
@@ -121,7 +141,8 @@ func readIgnore(path string) ([]string, error) {
 	return ignorefile.ReadAll(f)
 }
 
-// formatCheck renders findings, or the load error, in format.
+// formatCheck renders findings and the load or evaluation error in format;
+// text shows only the error when there is one.
 func formatCheck(format, file string, data []byte, findings []check.Finding, loadErr error) ([]byte, error) {
 	switch format {
 	case "sarif":
@@ -155,12 +176,6 @@ func lintResults(file string, data []byte, findings []check.Finding, loadErr err
 	res.Sources = []*pb.SourceInfo{{Filename: file, Language: llbgraph.Language, Data: data}}
 	const idx = 0
 	res.Warnings = append(res.Warnings, frontend.LintWarnings(findings, idx)...)
-	if loadErr != nil {
-		be := &lint.BuildError{Message: loadErr.Error()}
-		if errs := spec.Errors(loadErr); len(errs) > 0 && !errs[0].Range.IsZero() {
-			be.Location = pb.Location{SourceIndex: int32(idx), Ranges: []*pb.Range{llbgraph.PBRange(errs[0].Range)}}
-		}
-		res.Error = be
-	}
+	res.Error = frontend.LintError(loadErr, idx)
 	return res
 }

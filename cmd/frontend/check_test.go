@@ -33,8 +33,21 @@ stages:
     image: {entrypoint: [python, -m, app]}
 `
 
+// brokenSpec has a stage that does not evaluate, and one that does.
+const brokenSpec = `version: 1
+stages:
+  broken:
+    description: Reads an undeclared arg
+    from: python:${PY}
+    image: {entrypoint: [app]}
+  app:
+    description: An app
+    from: python:3.12-slim
+    image: {entrypoint: [app]}
+`
+
 // frontend check exits 0 on a clean spec, 1 with findings and 2 when the
-// spec does not load, in every format, and reads the context's
+// spec does not load or a stage it checks does not evaluate, in every format, and reads the context's
 // .dockerignore.
 func TestCheckCommand(t *testing.T) {
 	clean := "version: 1\nstages:\n  app:\n    description: A tool\n    from: python:3.11-slim\n"
@@ -57,6 +70,9 @@ func TestCheckCommand(t *testing.T) {
 		{"unknown check", map[string]string{"ohlcv.build.yaml": "version: 1\ncheck: {skip: [RunAsRoot]}\nstages: {a: {from: scratch}}\n"}, nil, 2, []string{`check.skip[0]: unknown check "RunAsRoot" (did you mean "RunsAsRoot"?)`}},
 		{"other file, flags after the directory", map[string]string{"app.yaml": checkedSpec}, []string{"-f", "DIR/app.yaml", "DIR", "--format", "text", "--target", "app"}, 1, []string{"app.yaml:4:3: RunsAsRoot:"}},
 		{"missing file", map[string]string{}, nil, 2, []string{"no such file"}},
+		{"a stage that does not evaluate", map[string]string{"ohlcv.build.yaml": brokenSpec}, nil, 2, []string{"ohlcv.build.yaml:5:11: stages.broken.from: ${PY} is not declared"}},
+		{"a stage that does not evaluate, as json", map[string]string{"ohlcv.build.yaml": brokenSpec}, []string{"--format", "json"}, 2, []string{`"buildError"`, `${PY} is not declared`, `"ruleName": "RunsAsRoot"`}},
+		{"a stage the target does not reach does not evaluate", map[string]string{"ohlcv.build.yaml": brokenSpec}, []string{"--target", "app"}, 1, []string{"ohlcv.build.yaml:7:3: RunsAsRoot:"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeDir(t, c.files)
@@ -85,7 +101,7 @@ func TestCheckCommand(t *testing.T) {
 	}
 }
 
-// The SARIF output, with findings and with load errors, is valid SARIF
+// The SARIF output, with findings and with load or evaluation errors, is valid SARIF
 // 2.1.0 (the OASIS schema, from the npm package @microsoft/jest-sarif).
 func TestCheckSARIFIsValid(t *testing.T) {
 	c := jsonschema.NewCompiler()
@@ -94,9 +110,10 @@ func TestCheckSARIFIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, content := range map[string]string{
-		"findings":   checkedSpec,
-		"clean":      "version: 1\nstages:\n  app:\n    description: A tool\n    from: python:3.11-slim\n",
-		"load error": "version: 1\nstages: {a: {form: x}}\n",
+		"findings":                      checkedSpec,
+		"clean":                         "version: 1\nstages:\n  app:\n    description: A tool\n    from: python:3.11-slim\n",
+		"load error":                    "version: 1\nstages: {a: {form: x}}\n",
+		"evaluation error and findings": brokenSpec,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := writeDir(t, map[string]string{"ohlcv.build.yaml": content})

@@ -7,9 +7,15 @@
 // true}`, and `frontend check` with no daemon. docs/checks.md explains each
 // rule with an example.
 //
-// The checks read the spec alone, never an image: what a base image sets
-// (its user, its health check) is unknown to them, and `${NAME}` is read
-// with the args' defaults.
+// The checks read the spec as [llbgraph.Evaluate] evaluates it, the pass
+// the compiler builds the LLB from, so a check judges the stage a build
+// makes: ${NAME} is expanded where and as the compiler expands it, and
+// each step's user and working directory are the compiler's. They look up
+// no image: what a base image sets (its user, its health check, its env)
+// is unknown to them, and the model says so. A stage that cannot be
+// evaluated (an undeclared ${NAME}, say), and every stage that needs it,
+// is not judged; the error is the build's, and the callers report it
+// ([llbgraph.Model.Err]).
 package check
 
 import (
@@ -19,6 +25,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -157,10 +164,10 @@ func joinErrors(errs []error) error {
 	return errors.Join(errs...)
 }
 
-// Run runs the rules c enables on s and returns their findings in file
-// order. s must have been loaded or validated.
-func Run(s *spec.Spec, c Config, in Input) []Finding {
-	r := newRun(s, in)
+// Run runs the rules c enables on the model of a spec that
+// [llbgraph.Evaluate] made, and returns their findings in file order.
+func Run(m *llbgraph.Model, c Config, in Input) []Finding {
+	r := newRun(m, in)
 	for _, rule := range rules {
 		if c.enabled(rule) {
 			r.rule = rule

@@ -1,6 +1,8 @@
 package check
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -23,6 +31,20 @@ func load(t *testing.T, file string) *spec.Spec {
 		t.Fatalf("load %s: %v", file, err)
 	}
 	return s
+}
+
+// evaluate evaluates s as `frontend check` does, with no image; every
+// fixture evaluates.
+func evaluate(t *testing.T, s *spec.Spec) *llbgraph.Model {
+	t.Helper()
+	m, err := llbgraph.Evaluate(context.Background(), s, llbgraph.Opt{BuildPlatform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}})
+	if err == nil {
+		err = m.Err("")
+	}
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", s.Filename, err)
+	}
+	return m
 }
 
 var wantRe = regexp.MustCompile(`#\s*want:\s*(\w+)`)
@@ -57,7 +79,7 @@ func TestRulesOnTheirFixtures(t *testing.T) {
 				t.Fatalf("%s marks no line with # want: %s", bad, rule.Name)
 			}
 			var got []int
-			for _, f := range Run(load(t, bad), only, Input{}) {
+			for _, f := range Run(evaluate(t, load(t, bad)), only, Input{}) {
 				if f.Rule != rule {
 					t.Errorf("a finding of another rule: %s", f.Rule.Name)
 				}
@@ -70,7 +92,7 @@ func TestRulesOnTheirFixtures(t *testing.T) {
 				t.Errorf("%s: found on lines %v, want %v", bad, got, want)
 			}
 			good := filepath.Join("testdata", rule.Name+".good.yaml")
-			for _, f := range Run(load(t, good), only, Input{}) {
+			for _, f := range Run(evaluate(t, load(t, good)), only, Input{}) {
 				t.Errorf("%s:%d: %s", good, f.Range.Start.Line, f.Message)
 			}
 		})
@@ -95,7 +117,7 @@ func TestFlagshipPassesEveryCheck(t *testing.T) {
 		s := load(t, f)
 		cfg := SpecConfig(s)
 		cfg.ExperimentalAll = true
-		for _, x := range Run(s, cfg, Input{}) {
+		for _, x := range Run(evaluate(t, s), cfg, Input{}) {
 			t.Errorf("%s:%d:%d: %s: %s", f, x.Range.Start.Line, x.Range.Start.Column, x.Rule.Name, x.Message)
 		}
 		if err := ValidateConfig(s); err != nil {
@@ -118,7 +140,7 @@ func TestConfig(t *testing.T) {
 	if !c.SkipAll || !c.Error || !slices.Equal(c.Experimental, []string{"UndescribedTarget"}) {
 		t.Errorf("config %+v", c)
 	}
-	findings := Run(s, c, Input{})
+	findings := Run(evaluate(t, s), c, Input{})
 	if len(findings) != 1 || findings[0].Rule.Name != "UndescribedTarget" {
 		t.Errorf("skip all runs only the experimental rule asked for: %v", findings)
 	}
@@ -134,8 +156,8 @@ func TestConfig(t *testing.T) {
 func TestTargetLimitsFindings(t *testing.T) {
 	s := load(t, "testdata/RunsAsRoot.bad.yaml")
 	only := Config{Skip: others(rules[0])}
-	all := Run(s, only, Input{})
-	app := Run(s, only, Input{Target: "app"})
+	all := Run(evaluate(t, s), only, Input{})
+	app := Run(evaluate(t, s), only, Input{Target: "app"})
 	if len(all) != 2 || len(app) != 1 || app[0].Path != "stages.app" {
 		t.Errorf("all %v, app %v", all, app)
 	}
@@ -148,13 +170,13 @@ func TestDockerignoreCountsForSecretFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	only := Config{Skip: others(ruleNamed("SecretFileCopied"))}
-	if f := Run(s, only, Input{}); len(f) != 1 || !strings.Contains(f[0].Message, ".env, *.pem, *.key, id_rsa*, .npmrc, .netrc, .pypirc") {
+	if f := Run(evaluate(t, s), only, Input{}); len(f) != 1 || !strings.Contains(f[0].Message, ".env, *.pem, *.key, id_rsa*, .npmrc, .netrc, .pypirc") {
 		t.Errorf("without .dockerignore: %v", f)
 	}
-	if f := Run(s, only, Input{Ignore: []string{".env", "*.pem", "*.key"}}); len(f) != 1 || !strings.Contains(f[0].Message, "id_rsa*, .npmrc, .netrc, .pypirc") {
+	if f := Run(evaluate(t, s), only, Input{Ignore: []string{".env", "*.pem", "*.key"}}); len(f) != 1 || !strings.Contains(f[0].Message, "id_rsa*, .npmrc, .netrc, .pypirc") {
 		t.Errorf("with part of them ignored: %v", f)
 	}
-	if f := Run(s, only, Input{Ignore: secretPatterns}); len(f) != 0 {
+	if f := Run(evaluate(t, s), only, Input{Ignore: secretPatterns}); len(f) != 0 {
 		t.Errorf("with all of them ignored: %v", f)
 	}
 }
@@ -226,7 +248,7 @@ func TestDocsExamples(t *testing.T) {
 				t.Errorf("%s example %d: %v", name, j+1, err)
 				continue
 			}
-			found := len(Run(s, only, Input{})) > 0
+			found := len(Run(evaluate(t, s), only, Input{})) > 0
 			if found != (j == 0) {
 				t.Errorf("%s: the %s example is found: %v", name, map[int]string{0: "before", 1: "after"}[j], found)
 			}
@@ -248,5 +270,92 @@ func TestExecFormSuggestion(t *testing.T) {
 		if got := execForm(in); got != want {
 			t.Errorf("execForm(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The rules judge the model: without images, a stage with no user of its
+// own may run as root (its base image's user is unknown); when the base
+// image's config is known, the rule reads the user it sets. A ${NAME} only
+// the base image could set is unknown, not undeclared, and not root.
+func TestRulesReadWhatTheBaseImageSets(t *testing.T) {
+	s, err := spec.Load("f.yaml", []byte(`version: 1
+stages:
+  app:
+    description: An app
+    from: example.com/app:1
+    image: {entrypoint: [app]}
+  other:
+    description: Another app
+    from: example.com/app:1
+    user: ${APP_USER}
+    image: {entrypoint: [app]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := Config{Skip: others(ruleNamed("RunsAsRoot"))}
+	lines := func(findings []Finding) []int {
+		var out []int
+		for _, f := range findings {
+			out = append(out, f.Range.Start.Line)
+		}
+		return out
+	}
+	if got := lines(Run(evaluate(t, s), only, Input{})); !slices.Equal(got, []int{3}) {
+		t.Errorf("without images, findings on lines %v, want [3]", got)
+	}
+	withUser := func(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+		var img dockerspec.DockerOCIImage
+		img.OS, img.Architecture = "linux", "amd64"
+		img.Config.User = "app"
+		img.Config.Env = []string{"APP_USER=root"}
+		dt, err := json.Marshal(img)
+		return ref, digest.FromBytes(dt), dt, err
+	}
+	m, err := llbgraph.Evaluate(context.Background(), s, llbgraph.Opt{BuildPlatform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, ResolveImageConfig: withUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(Run(m, only, Input{})); !slices.Equal(got, []int{10}) {
+		t.Errorf("with the image's config, findings on lines %v, want [10] (user: ${APP_USER} is root there)", got)
+	}
+}
+
+// A stage that cannot be evaluated is not judged, nor are the stages that
+// need it; the others are, and the model says why.
+func TestStagesThatDoNotEvaluate(t *testing.T) {
+	s, err := spec.Load("f.yaml", []byte(`version: 1
+stages:
+  broken:
+    description: Reads an undeclared arg
+    from: python:${PY}
+    image: {entrypoint: [app]}
+  child:
+    description: Builds on it
+    from: broken
+  app:
+    description: An app
+    from: python:3.12-slim
+    image: {entrypoint: [app]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := llbgraph.Evaluate(context.Background(), s, llbgraph.Opt{BuildPlatform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := Config{Skip: others(ruleNamed("RunsAsRoot"))}
+	if f := Run(m, only, Input{}); len(f) != 1 || f[0].Path != "stages.app" {
+		t.Errorf("findings %v, want one about app", f)
+	}
+	want := "f.yaml:5:11: stages.broken.from: ${PY} is not declared: declare it under args (with an empty default if it may be unset)"
+	for _, target := range []string{"", "broken", "child"} {
+		if err := m.Err(target); err == nil || err.Error() != want {
+			t.Errorf("target %q: error %v, want %s", target, err, want)
+		}
+	}
+	if err := m.Err("app"); err != nil {
+		t.Errorf("app evaluates, but: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/patternmatcher"
 
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -41,16 +42,18 @@ var rules = []*Rule{
 // runsAsRoot: "Non-root user: the runtime image runs as ohlcv (uid 1000)".
 func runsAsRoot(r *run) {
 	for _, st := range r.s.Stages {
-		img := r.imageOf(st)
-		if !r.counts(st) || img.entrypoint == nil {
+		ev := r.stage(st)
+		if ev == nil || !runsCommand(ev.Config) {
 			continue
 		}
-		user := r.expand(img.user.String())
-		switch {
-		case !img.user.IsSet():
-			r.report(&st.Node, "", st.NameRange, "stage %s has an entrypoint or cmd but sets no user, so it runs as root (unless its base image sets one): create a user and add `- user: app` as the last step", spec.Quote(st.Name))
-		case spec.IsRootUser(user):
-			r.report(img.userNode, "user", img.user.Range, "stage %s has an entrypoint or cmd and ends as %s: make a non-root user the last one", spec.Quote(st.Name), spec.Quote(user))
+		cfg := ev.Config
+		switch u := cfg.Set.User; {
+		case u == nil:
+			if !cfg.BaseKnown || spec.IsRootUser(cfg.Image.Config.User) {
+				r.report(&st.Node, "", st.NameRange, "stage %s has an entrypoint or cmd but sets no user, so it runs as root (unless its base image sets one): create a user and add `- user: app` as the last step", spec.Quote(st.Name))
+			}
+		case !u.Unknown && spec.IsRootUser(u.Text):
+			r.report(u.Node, u.Key, u.Range, "stage %s has an entrypoint or cmd and ends as %s: make a non-root user the last one", spec.Quote(st.Name), spec.Quote(u.Text))
 		}
 	}
 }
@@ -58,8 +61,12 @@ func runsAsRoot(r *run) {
 // missingHealthcheck: "HEALTHCHECK in the runtime and production images".
 func missingHealthcheck(r *run) {
 	for _, st := range r.s.Stages {
-		img := r.imageOf(st)
-		if !r.counts(st) || img.entrypoint == nil || img.healthcheck {
+		ev := r.stage(st)
+		if ev == nil || !runsCommand(ev.Config) {
+			continue
+		}
+		// from an unknown base image, only the spec's health check is known
+		if hc := ev.Config.Image.Config.Healthcheck; hc != nil && !(len(hc.Test) == 1 && hc.Test[0] == "NONE") {
 			continue
 		}
 		r.report(&st.Node, "", st.NameRange, "stage %s has an entrypoint or cmd but no health check of its own or from the stages it builds on: add image: {healthcheck: {test: [CMD, ...], interval: 30s}}", spec.Quote(st.Name))
@@ -110,17 +117,13 @@ func secretInArgOrEnv(r *run) {
 }
 
 // runLikes calls fn for each run-like step of the counted stages,
-// parallel branches included, with the user it runs as.
-func (r *run) runLikes(fn func(st *spec.Stage, s spec.RunLike, user string)) {
+// parallel branches included, evaluated.
+func (r *run) runLikes(fn func(s *llbgraph.RunStep)) {
 	for _, st := range r.s.Stages {
-		if !r.counts(st) {
-			continue
-		}
-		users := r.usersOf(st)
-		for i, s := range st.Steps {
-			spec.WalkSteps([]spec.Step{s}, func(s spec.Step) {
-				if rl, ok := s.(spec.RunLike); ok {
-					fn(st, rl, users[i])
+		if ev := r.stage(st); ev != nil {
+			llbgraph.WalkSteps(ev.Steps, func(s llbgraph.Step) {
+				if rl, ok := s.(*llbgraph.RunStep); ok {
+					fn(rl)
 				}
 			})
 		}
@@ -128,17 +131,17 @@ func (r *run) runLikes(fn func(st *spec.Stage, s spec.RunLike, user string)) {
 }
 
 // plainRuns calls fn for each plain run step, as runLikes does.
-func (r *run) plainRuns(fn func(st *spec.Stage, s *spec.RunStep, user string)) {
-	r.runLikes(func(st *spec.Stage, s spec.RunLike, user string) {
-		if run, ok := s.(*spec.RunStep); ok {
-			fn(st, run, user)
+func (r *run) plainRuns(fn func(s *spec.RunStep, ev *llbgraph.RunStep)) {
+	r.runLikes(func(ev *llbgraph.RunStep) {
+		if run, ok := ev.Spec.(*spec.RunStep); ok {
+			fn(run, ev)
 		}
 	})
 }
 
 // packageInstallWithoutCache: "BuildKit cache mounts for apt and uv".
 func packageInstallWithoutCache(r *run) {
-	r.plainRuns(func(_ *spec.Stage, s *spec.RunStep, _ string) {
+	r.plainRuns(func(s *spec.RunStep, _ *llbgraph.RunStep) {
 		for _, t := range installers(s.Run.String()) {
 			if cached(t, s.Mounts) {
 				continue
@@ -154,7 +157,7 @@ func packageInstallWithoutCache(r *run) {
 
 // aptWithoutNoInstallRecommends: the strategy's slim images.
 func aptWithoutNoInstallRecommends(r *run) {
-	r.plainRuns(func(_ *spec.Stage, s *spec.RunStep, _ string) {
+	r.plainRuns(func(s *spec.RunStep, _ *llbgraph.RunStep) {
 		text := s.Run.String()
 		if tools[0].install.MatchString(text) && !noInstallRecommendsRe.MatchString(text) {
 			r.report(&s.Node, "run", s.Run.Range, "apt-get install without --no-install-recommends also installs every recommended package: add --no-install-recommends, or use the apt preset, which does")
@@ -168,12 +171,11 @@ var manifestRe = regexp.MustCompile(`(?i)(?:^|/)(?:pyproject\.toml|uv\.lock|poet
 
 // copiesSources reports whether a copy from the main context copies the
 // whole context or a source directory, rather than dependency manifests.
-func (r *run) copiesSources(c *spec.Copy) (string, bool) {
-	if c.From.Value != "" {
+func copiesSources(c *llbgraph.CopyStep) (string, bool) {
+	if c.From != nil {
 		return "", false
 	}
-	for _, s := range c.Src {
-		src := r.expand(s.Value)
+	for _, src := range c.Src {
 		clean := path.Clean("/" + src)
 		if clean == "/" || strings.HasSuffix(src, "/") || path.Ext(clean) == "" && !manifestRe.MatchString(clean) {
 			return src, true
@@ -185,15 +187,16 @@ func (r *run) copiesSources(c *spec.Copy) (string, bool) {
 // dependenciesAfterSources: "Dependency files copied before code".
 func dependenciesAfterSources(r *run) {
 	for _, st := range r.s.Stages {
-		if !r.counts(st) {
+		ev := r.stage(st)
+		if ev == nil {
 			continue
 		}
 		var copied *spec.CopyStep
 		var src string
-		for _, s := range st.Steps {
-			if c, ok := s.(*spec.CopyStep); ok && copied == nil {
-				if what, ok := r.copiesSources(&c.Copy); ok {
-					copied, src = c, what
+		for i, s := range st.Steps {
+			if c, ok := ev.Steps[i].(*llbgraph.CopyStep); ok && copied == nil {
+				if what, ok := copiesSources(c); ok {
+					copied, src = c.Spec, what
 				}
 				continue
 			}
@@ -207,7 +210,7 @@ func dependenciesAfterSources(r *run) {
 
 // parallelCandidate: "Tools installed in parallel".
 func parallelCandidate(r *run) {
-	r.plainRuns(func(_ *spec.Stage, s *spec.RunStep, _ string) {
+	r.plainRuns(func(s *spec.RunStep, _ *llbgraph.RunStep) {
 		if backgrounds(s.Run.String()) {
 			r.report(&s.Node, "run", s.Run.Range, "this run starts commands in the background and waits for them: write them as branches of a parallel group, which BuildKit runs concurrently and caches one by one")
 		}
@@ -233,12 +236,13 @@ func parallelCandidate(r *run) {
 // cacheMountNotWritable: the strategy's non-root user and cache mounts
 // together.
 func cacheMountNotWritable(r *run) {
-	r.runLikes(func(_ *spec.Stage, rl spec.RunLike, user string) {
-		if spec.IsRootUser(user) {
+	r.runLikes(func(rl *llbgraph.RunStep) {
+		user, known := rl.Before().User()
+		if !known || spec.IsRootUser(user) {
 			return
 		}
-		for j := range rl.Options().Mounts {
-			m := &rl.Options().Mounts[j]
+		for j := range rl.Spec.Options().Mounts {
+			m := &rl.Spec.Options().Mounts[j]
 			if m.Type.Value != spec.MountCache || m.UID != nil || m.GID != nil || (m.Mode != nil && m.Mode.Value&0o002 != 0) || m.Readonly.Value {
 				continue
 			}
@@ -254,21 +258,23 @@ var secretPatterns = []string{".env", "*.pem", "*.key", "id_rsa*", ".npmrc", ".n
 func secretFileCopied(r *run) {
 	base := append(append([]string{}, r.in.Ignore...), spec.Values(r.s.Exclude)...)
 	for _, st := range r.s.Stages {
-		if !r.counts(st) {
+		ev := r.stage(st)
+		if ev == nil {
 			continue
 		}
-		spec.WalkSteps(st.Steps, func(s spec.Step) {
-			c, ok := s.(*spec.CopyStep)
-			if !ok || c.Copy.From.Value != "" {
+		llbgraph.WalkSteps(ev.Steps, func(s llbgraph.Step) {
+			cs, ok := s.(*llbgraph.CopyStep)
+			if !ok || cs.From != nil {
 				return
 			}
-			excludes := append(append([]string{}, base...), spec.Values(c.Copy.Exclude)...)
+			c := cs.Spec
+			excludes := append(append([]string{}, base...), cs.Exclude...)
 			pm, err := patternmatcher.New(excludes)
 			if err != nil {
 				return
 			}
 			for i, src := range c.Copy.Src {
-				p := strings.TrimPrefix(path.Clean("/"+r.expand(src.Value)), "/")
+				p := strings.TrimPrefix(path.Clean("/"+cs.Src[i]), "/")
 				if p == "" || p == "." {
 					var open []string
 					for _, pat := range secretPatterns {
@@ -298,124 +304,43 @@ func secretFileCopied(r *run) {
 // unpinnedBaseImage: the strategy's pinned python:3.11-slim and uv images.
 func unpinnedBaseImage(r *run) {
 	for _, st := range r.s.Stages {
-		if !r.counts(st) {
+		ev := r.stage(st)
+		if ev == nil {
 			continue
 		}
-		spec.Refs(st, func(n *spec.Node, key string, from spec.String) {
-			name := r.expand(from.Value)
-			if name == "scratch" || r.stages[name] != nil || spec.NeedsExpansion(name) {
-				return
+		for _, from := range ev.Refs {
+			if from.Kind() != llbgraph.SourceImage {
+				continue
 			}
-			ref, err := reference.ParseNormalizedNamed(name)
+			ref, err := reference.ParseNormalizedNamed(from.Name)
 			if err != nil {
-				return
+				continue
 			}
 			if _, digested := ref.(reference.Digested); digested {
-				return
+				continue
 			}
 			tagged, ok := ref.(reference.Tagged)
 			switch {
 			case !ok:
-				r.report(n, key, from.Range, "%s has no tag, so it means latest, whatever that is on the day of the build: pin a version tag (python:3.11-slim), or a digest", spec.Quote(name))
+				r.report(from.Node, from.Key, from.Range, "%s has no tag, so it means latest, whatever that is on the day of the build: pin a version tag (python:3.11-slim), or a digest", spec.Quote(from.Name))
 			case tagged.Tag() == "latest":
-				r.report(n, key, from.Range, "%s moves whenever a new version is pushed, and every build may get another image: pin a version tag, or a digest", spec.Quote(name))
+				r.report(from.Node, from.Key, from.Range, "%s moves whenever a new version is pushed, and every build may get another image: pin a version tag, or a digest", spec.Quote(from.Name))
 			}
-		})
+		}
 	}
 }
 
 // --- the language's rules ---
 
-// reads calls fn with every name the spec reads: in the values expanded
-// with ${...}, and in the scripts that get the args they mention.
-func (r *run) reads(fn func(name string)) {
-	for _, a := range r.s.Args {
-		valueReads(a.Value, fn)
-	}
-	for _, st := range r.s.Stages {
-		for _, v := range []string{st.From.Value, st.Platform.Raw, st.Workdir.Value, st.User.Raw} {
-			valueReads(v, fn)
-		}
-		for _, v := range st.Env {
-			valueReads(v.Value, fn)
-		}
-		spec.WalkSteps(st.Steps, func(s spec.Step) { stepReads(s, fn) })
-		if im := st.Image; im != nil {
-			for _, p := range im.Expose {
-				valueReads(p.Raw, fn)
-			}
-			for _, l := range im.Labels {
-				valueReads(l.Value, fn)
-			}
-			for _, v := range im.Volumes {
-				valueReads(v.Value, fn)
-			}
-			if im.Stopsignal != nil {
-				valueReads(im.Stopsignal.Raw, fn)
-			}
-		}
-	}
-}
-
-// stepReads calls fn with every name one step reads (not the steps of a
-// parallel group: spec.WalkSteps visits those).
-func stepReads(s spec.Step, fn func(name string)) {
-	switch s := s.(type) {
-	case *spec.EnvStep:
-		for _, v := range s.Env {
-			valueReads(v.Value, fn)
-		}
-	case *spec.WorkdirStep:
-		valueReads(s.Workdir.Value, fn)
-	case *spec.UserStep:
-		valueReads(s.User.Raw, fn)
-	case *spec.CopyStep:
-		c := &s.Copy
-		for _, v := range append(append(append([]spec.String{}, c.Src...), c.Exclude...), c.Dst, c.From) {
-			valueReads(v.Value, fn)
-		}
-		valueReads(c.Chown.Raw, fn)
-		if c.Chmod != nil {
-			valueReads(c.Chmod.Raw, fn)
-		}
-	case spec.RunLike:
-		for _, n := range spec.ScriptNames(argScript(s)) {
-			fn(n)
-		}
-		var pkgs []spec.String
-		switch p := s.(type) {
-		case *spec.AptStep:
-			pkgs = p.Apt
-		case *spec.ApkStep:
-			pkgs = p.Apk
-		}
-		for _, v := range pkgs {
-			valueReads(v.Value, fn)
-		}
-		for _, v := range s.Options().Env {
-			valueReads(v.Value, fn)
-		}
-		for _, m := range s.Options().Mounts {
-			for _, v := range []spec.String{m.Target, m.ID, m.Source, m.Env, m.From} {
-				valueReads(v.Value, fn)
-			}
-		}
-	}
-}
-
-// valueReads calls fn with the names a value expanded with ${...} reads.
-func valueReads(text string, fn func(name string)) {
-	for _, n := range referenced(text) {
-		fn(n)
-	}
-}
-
-// unusedArg finds declared args that nothing reads.
+// unusedArg finds declared args that nothing reads. It needs every stage
+// evaluated: when one is not, whether it reads an arg is unknown.
 func unusedArg(r *run) {
-	used := map[string]bool{}
-	r.reads(func(name string) { used[name] = true })
+	if r.failed {
+		return
+	}
+	read := r.m.Reads()
 	for _, a := range r.s.Args {
-		if !used[a.Name] {
+		if !read[a.Name] {
 			r.report(spec.Field(&r.s.Node, "args."+a.Name), "", a.NameRange, "arg %s is declared but no value or script reads it: remove it, or use ${%s}", a.Name, a.Name)
 		}
 	}
@@ -424,14 +349,14 @@ func unusedArg(r *run) {
 // unusedSecretMount finds a secret mounted as env that the script never
 // names.
 func unusedSecretMount(r *run) {
-	r.plainRuns(func(_ *spec.Stage, s *spec.RunStep, _ string) {
+	r.plainRuns(func(s *spec.RunStep, ev *llbgraph.RunStep) {
 		text := s.Run.String()
-		for i := range s.Mounts {
-			m := &s.Mounts[i]
-			if m.Type.Value != spec.MountSecret || m.Env.Value == "" || slices.Contains(spec.ScriptNames(text), m.Env.Value) {
+		for _, em := range ev.Mounts {
+			m := em.Spec
+			if m.Type.Value != spec.MountSecret || em.Env == "" || slices.Contains(spec.ScriptNames(text), em.Env) {
 				continue
 			}
-			r.report(&m.Node, "env", m.Env.Range, "the secret is mounted as $%s, but the script never mentions it: a typo in either name leaves the script without it; if a program reads it from the environment, skip this rule with a comment saying so", m.Env.Value)
+			r.report(&m.Node, "env", m.Env.Range, "the secret is mounted as $%s, but the script never mentions it: a typo in either name leaves the script without it; if a program reads it from the environment, skip this rule with a comment saying so", em.Env)
 		}
 	})
 }
@@ -440,29 +365,15 @@ func unusedSecretMount(r *run) {
 // it in the stage's chain.
 func workdirRelativePath(r *run) {
 	for _, st := range r.s.Stages {
-		if !r.counts(st) {
+		ev := r.stage(st)
+		if ev == nil {
 			continue
 		}
-		abs := false
-		if parent := r.parent(st); parent != nil {
-			abs = r.imageOf(parent).absWorkdir
-		}
-		check := func(n *spec.Node, key string, wd spec.String) {
-			if wd.Value == "" {
-				return
-			}
-			if r.absolute(wd.Value) {
-				abs = true
-				return
-			}
-			if !abs {
-				r.report(n, key, wd.Range, "workdir %s is relative, and nothing before it sets an absolute one, so where it lands depends on the base image: write it as an absolute path", spec.Quote(wd.Value))
-			}
-		}
-		check(&st.Node, "workdir", st.Workdir)
-		for _, s := range st.Steps {
-			if w, ok := s.(*spec.WorkdirStep); ok {
-				check(&w.Node, "workdir", w.Workdir)
+		for _, s := range append(slices.Clip(ev.Settings), ev.Steps...) {
+			w, ok := s.(*llbgraph.WorkdirStep)
+			// an unknown one may be absolute
+			if ok && !w.Dir.Unknown && !path.IsAbs(w.Dir.Text) && w.Before().WorkdirFromBase {
+				r.report(w.Dir.Node, w.Dir.Key, w.Dir.Range, "workdir %s is relative, and nothing before it sets an absolute one, so where it lands depends on the base image: write it as an absolute path", spec.Quote(w.Dir.Raw))
 			}
 		}
 	}
@@ -472,7 +383,8 @@ func workdirRelativePath(r *run) {
 // reads it, not the dependency layers".
 func argInvalidatesDependencies(r *run) {
 	for _, st := range r.s.Stages {
-		if !r.counts(st) {
+		ev := r.stage(st)
+		if ev == nil {
 			continue
 		}
 		last := -1
@@ -487,13 +399,11 @@ func argInvalidatesDependencies(r *run) {
 		for i := 0; i < last; i++ {
 			s := st.Steps[i]
 			var read []string
-			spec.WalkSteps([]spec.Step{s}, func(s spec.Step) {
-				stepReads(s, func(n string) {
-					if _, isArg := r.args[n]; isArg && !slices.Contains(read, n) {
-						read = append(read, n)
-					}
-				})
-			})
+			for _, name := range ev.Steps[i].Reads() {
+				if _, isArg := r.m.Arg(name); isArg {
+					read = append(read, name)
+				}
+			}
 			if len(read) > 0 {
 				n := s.StepNode()
 				r.report(n, "", n.Range, "this step reads %s before the dependency install at line %d, so changing it reinstalls the dependencies: move the step after the install, or into a later stage", strings.Join(read, ", "), st.Steps[last].StepNode().Range.Start.Line)
@@ -505,7 +415,7 @@ func argInvalidatesDependencies(r *run) {
 // cleanupInLaterStep finds package lists and caches removed in a step of
 // their own.
 func cleanupInLaterStep(r *run) {
-	r.plainRuns(func(_ *spec.Stage, s *spec.RunStep, _ string) {
+	r.plainRuns(func(s *spec.RunStep, _ *llbgraph.RunStep) {
 		text := s.Run.String()
 		m := cleanupRe.FindStringSubmatch(text)
 		if m == nil || len(installers(text)) > 0 {

@@ -78,9 +78,9 @@ type (
 )
 
 // SARIF returns findings about file as a SARIF 2.1.0 log. When loadErr is
-// not nil the spec did not load: the log says the run failed and carries
-// each load error as a notification at its position. version is this
-// tool's version.
+// not nil the spec did not load, or a stage could not be evaluated: the
+// log says the run failed and carries each error as a notification at its
+// position. version is this tool's version.
 func SARIF(file string, findings []Finding, loadErr error, version string) ([]byte, error) {
 	uri := filepath.ToSlash(file)
 	run := sarifRun{

@@ -24,24 +24,6 @@ func script(s spec.Step) string {
 	return ""
 }
 
-// argScript returns the text of a run-like step in which $NAME reads an
-// arg, as the compiler reads it: the shell form of a run or a tool
-// preset's arguments (with the tool in front), and nothing for an exec
-// form. apt and apk read args through their package values instead.
-func argScript(s spec.RunLike) string {
-	switch s := s.(type) {
-	case *spec.RunStep:
-		return s.Run.Script()
-	case spec.Tool:
-		tool, args := s.Command()
-		if args.IsExec {
-			return ""
-		}
-		return tool + " " + args.Script()
-	}
-	return ""
-}
-
 // tool is a package manager a run may call, with where it keeps its cache
 // and the preset that mounts that cache.
 type tool struct {

@@ -100,7 +100,7 @@ func Build(s *spec.Spec, target string) (*Graph, error) {
 		if err != nil {
 			return nil, err
 		}
-		reached := spec.Reached(s, name, nil)
+		reached := spec.Reached(s, name)
 		for i, st := range s.Stages {
 			included[i] = reached[st]
 		}

@@ -40,10 +40,11 @@ func Refs(st *Stage, fn func(n *Node, key string, from String)) {
 }
 
 // Reached returns the stages target reaches through from, copy.from and
-// mount.from, target included, each visited once. Each name is passed
-// through expand first (nil: as written); a name that is no stage (an
-// image, a named context) is not followed.
-func Reached(s *Spec, target string, expand func(string) string) map[*Stage]bool {
+// mount.from as written, target included, each visited once; a name that
+// is no stage (an image, a named context, a name with ${...}) is not
+// followed. The stages a build reaches, with ${...} expanded, are
+// llbgraph's Model.Reached.
+func Reached(s *Spec, target string) map[*Stage]bool {
 	byName := make(map[string]*Stage, len(s.Stages))
 	for _, st := range s.Stages {
 		if _, dup := byName[st.Name]; !dup {
@@ -60,11 +61,7 @@ func Reached(s *Spec, target string, expand func(string) string) map[*Stage]bool
 		}
 		reached[st] = true
 		Refs(st, func(_ *Node, _ string, from String) {
-			name := from.Value
-			if expand != nil {
-				name = expand(name)
-			}
-			stack = append(stack, name)
+			stack = append(stack, from.Value)
 		})
 	}
 	return reached
