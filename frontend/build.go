@@ -52,6 +52,14 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return res, err
 	}
 	warnUndeclaredArgs(ctx, s, bc.BuildArgs, src)
+	// The target's limits first: the checks evaluate every stage.
+	var first *ocispecs.Platform
+	if len(bc.TargetPlatforms) > 0 {
+		first = &bc.TargetPlatforms[0]
+	}
+	if err := llbgraph.CheckTarget(s, compileOpt(bc, src.SourceMap, first)); err != nil {
+		return nil, err
+	}
 	if err := warnChecks(ctx, s, bc, src); err != nil {
 		return nil, err
 	}
@@ -89,7 +97,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 // compileOpt maps the build's options, as dockerui parsed them, to the
 // compiler's, with hooks that call the gateway.
 func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platform) llbgraph.Opt {
-	return llbgraph.Opt{
+	opt := llbgraph.Opt{
 		Target:             bc.Target,
 		TargetPlatform:     platform,
 		BuildPlatform:      bc.BuildPlatforms[0],
@@ -121,6 +129,23 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 			return bc.MainContext(ctx, opts...)
 		},
 	}
+	if !hasNamedContexts(bc) {
+		// dockerui would answer nil for every name, after parsing each
+		// as a reference: a cost per stage a hostile spec multiplies.
+		opt.NamedContext = nil
+	}
+	return opt
+}
+
+// hasNamedContexts says whether the build sets any named context
+// (--build-context), the options dockerui's NamedContext reads.
+func hasNamedContexts(bc *dockerui.Client) bool {
+	for k := range bc.GatewayClient().BuildOpts().Opts {
+		if strings.HasPrefix(k, "context:") {
+			return true
+		}
+	}
+	return false
 }
 
 // warnUndeclaredArgs warns, as the Dockerfile frontend does, about build

@@ -118,8 +118,24 @@ func Compile(ctx context.Context, s *spec.Spec, opt Opt) (*Result, error) {
 	return c.compile(ctx)
 }
 
-func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
+// CheckTarget plans the target of opt as [Compile] does and returns the
+// error Compile would return before it looks anything up or evaluates a
+// stage: an unknown target, a stage that cannot be planned, or a target
+// that reaches more than [MaxOps] ops. It needs no daemon and is linear in
+// the stages the target reaches, so the frontend calls it before work that
+// grows with the whole spec (the checks evaluate every stage).
+func CheckTarget(s *spec.Spec, opt Opt) (err error) {
+	c, err := newCompiler(s, opt)
+	if err != nil {
+		return err
+	}
 	defer c.recoverPanic(&err)
+	_, err = c.plannedTarget()
+	return err
+}
+
+// plannedTarget plans the target and checks its op count.
+func (c *compiler) plannedTarget() (*plan, error) {
 	p, err := c.plan()
 	if err != nil {
 		return nil, err
@@ -127,6 +143,15 @@ func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
 	if n := countOps(p); n > MaxOps {
 		st := p.target.stage
 		return nil, c.errorf(&st.Node, "", st.NameRange, "target %s reaches %d stages that compile to up to %d LLB ops, more than the %d one build may have; build a target that reaches fewer", spec.Quote(st.Name), len(p.order), n, MaxOps)
+	}
+	return p, nil
+}
+
+func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
+	defer c.recoverPanic(&err)
+	p, err := c.plannedTarget()
+	if err != nil {
+		return nil, err
 	}
 	if err := c.resolve(ctx, p); err != nil {
 		return nil, err
