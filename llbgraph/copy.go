@@ -43,7 +43,7 @@ func (b *stageBuild) copy(base llb.State, s *spec.CopyStep, name string) (llb.St
 			if err != nil {
 				return llb.State{}, "", err
 			}
-			if owner, err = spec.ParseOwner(raw); err != nil {
+			if owner, err = spec.ParseChown(raw); err != nil {
 				return llb.State{}, "", b.c.errorf(n, "chown", cp.Chown.Range, "%v", err)
 			}
 			if cp.Link.Value && owner.ByName() {

@@ -49,6 +49,15 @@ var ownerPartRe = regexp.MustCompile(`^` + OwnerPartPattern + `$`)
 // ParseOwner parses user[:group]. Each part is a number or a name of
 // letters, digits, '_', '.' and '-'.
 func ParseOwner(s string) (Owner, error) {
+	o, err := parseOwner(s)
+	if err == nil && strings.HasSuffix(s, ":") {
+		err = fmt.Errorf("invalid user %s: the group after ':' is empty", Quote(s))
+	}
+	return o, err
+}
+
+// parseOwner parses user[:group] or user:, whose group is the user's own.
+func parseOwner(s string) (Owner, error) {
 	user, group, hasGroup := strings.Cut(s, ":")
 	o := Owner{Raw: s, User: user, Group: group}
 	switch {
@@ -56,8 +65,6 @@ func ParseOwner(s string) (Owner, error) {
 		return o, fmt.Errorf("want user[:group], got an empty value")
 	case hasGroup && strings.Contains(group, ":"):
 		return o, fmt.Errorf("invalid user %s: want user[:group], with one ':' at most", Quote(s))
-	case hasGroup && group == "":
-		return o, fmt.Errorf("invalid user %s: the group after ':' is empty", Quote(s))
 	}
 	return o, o.check()
 }
@@ -93,6 +100,39 @@ func (o *Owner) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
 			*o, err = ParseOwner(text)
 		}
 		o.Range = r
+		return err
+	})
+}
+
+// Chown is a copy's owner: user[:group] as an [Owner] is, and also user:
+// with nothing after the colon, as COPY --chown=user: takes it. Both
+// BuildKit's llb.WithUser and its file op read an empty group as none, so
+// the files get the user's primary group from the image's /etc/passwd (or
+// the group of the same number, for a numeric user), as with no colon.
+type Chown struct {
+	Owner
+}
+
+// ParseChown parses user[:group] or user:.
+func ParseChown(s string) (Chown, error) {
+	o, err := parseOwner(s)
+	return Chown{o}, err
+}
+
+// ValueSchema returns user[:group] or user:, or a template.
+func (Chown) ValueSchema() *ValueSchema {
+	s := scalarSchema()
+	s.Pattern = `^(?:` + OwnerPartPattern + `(?::(?:` + OwnerPartPattern + `)?)?|` + templatePattern + `)$`
+	return s
+}
+
+func (c *Chown) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
+	d.parse(l, n, "a string", func(text string, r Range) (err error) {
+		*c = Chown{Owner{Raw: text}}
+		if !NeedsExpansion(text) {
+			*c, err = ParseChown(text)
+		}
+		c.Range = r
 		return err
 	})
 }
