@@ -220,7 +220,7 @@ func goccySyntaxError(filename string, text []byte) (e *Error) {
 	}
 	p := Pos{Line: pe.GetToken().Position.Line, Column: pe.GetToken().Position.Column}
 	msg := pe.GetMessage()
-	if strings.HasSuffix(msg, "not allowed in this context") {
+	if strings.Contains(msg, "not allowed in this context") {
 		if at, hint, ok := syntaxHint(text, p); ok {
 			p, msg = at, hint
 		}

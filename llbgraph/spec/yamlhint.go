@@ -22,11 +22,12 @@ import (
 // yamlLevel is one level of block structure a line opens: a "- " list
 // item, or a key of a mapping.
 type yamlLevel struct {
-	col   int    // the 1-based column of the "-" or the key
-	seq   bool   // a "- " list item
-	key   string // the key, for a mapping level
-	value int    // the byte offset in the line where the key's value starts
-	first string // the mapping's first key, as ancestors finds it
+	col    int    // the 1-based column of the "-" or the key
+	seq    bool   // a "- " list item
+	key    string // the key, for a mapping level
+	value  int    // the byte offset in the line where the key's value starts
+	inline bool   // the key's value is on its line, so nothing nests under it
+	first  string // the mapping's first key, as ancestors finds it
 }
 
 var plainKeyRe = regexp.MustCompile(`^([^\s#\[\]{}"'|>&*!%@` + "`" + `?,-][^#]*?|-[^\s#][^#]*?):(?:\s|$)`)
@@ -64,7 +65,9 @@ func lineLevels(line string) []yamlLevel {
 	for v < len(line) && line[v] == ' ' {
 		v++
 	}
-	return append(out, yamlLevel{col: utf8.RuneCountInString(line[:i]) + 1, key: key, value: v})
+	value := strings.TrimSpace(stripComment(line[v:]))
+	inline := value != "" && !strings.ContainsAny(value[:1], "&!|>") // an anchor or a tag may head a block
+	return append(out, yamlLevel{col: utf8.RuneCountInString(line[:i]) + 1, key: key, value: v, inline: inline})
 }
 
 // structural reports, for each line, whether it holds the block structure
@@ -199,6 +202,8 @@ func deref(t reflect.Type) reflect.Type {
 // fieldType returns the type of key's value in a mapping of type t.
 func fieldType(t reflect.Type, key string) reflect.Type {
 	switch t = deref(t); {
+	case t == nil:
+		return nil
 	case t == stagesType:
 		return reflect.TypeFor[Stage]()
 	case t == stepType && isStepKind(StepKind(key)):
@@ -261,6 +266,8 @@ func syntaxHint(text []byte, p Pos) (Pos, string, bool) {
 	isStruct := structural(lines)
 	lv := lineLevels(lines[l])
 	switch {
+	case len(lv) > 0 && lv[0].seq && lv[0].col == p.Column:
+		return misalignedDash(lines, isStruct, l, lv[0])
 	case len(lv) == 1 && !lv[0].seq && lv[0].col == p.Column:
 		return misaligned(lines, isStruct, l, lv[0])
 	case len(lv) > 0 && !lv[len(lv)-1].seq && utf8.RuneCountInString(lines[l][:lv[len(lv)-1].value])+1 == p.Column:
@@ -275,7 +282,12 @@ func misaligned(lines []string, isStruct []bool, l int, k yamlLevel) (Pos, strin
 	chain := ancestors(lines, isStruct, l)
 	types := levelTypes(chain)
 	at := Pos{Line: l + 1, Column: k.col}
-	if len(chain) == 0 || k.col >= chain[0].col {
+	switch {
+	case len(chain) == 0:
+		return Pos{}, "", false
+	case k.col > chain[0].col && !chain[0].seq && chain[0].inline:
+		return at, Quote(k.key) + " is indented more than " + Quote(chain[0].key) + " above it, whose value is on its line; " + alignWith(chain[0], k.col), true
+	case k.col >= chain[0].col:
 		return Pos{}, "", false
 	}
 	var maps []int // the key levels, innermost first
@@ -315,6 +327,30 @@ func misaligned(lines []string, isStruct []bool, l int, k yamlLevel) (Pos, strin
 		}
 	}
 	return at, Quote(k.key) + " at column " + strconv.Itoa(k.col) + " lines up with no key above it; " + move, true
+}
+
+// misalignedDash explains a list item's "-" that lines up with no "-"
+// above it: it should align with the nearest one.
+func misalignedDash(lines []string, isStruct []bool, l int, dash yamlLevel) (Pos, string, bool) {
+	chain := ancestors(lines, isStruct, l)
+	types := levelTypes(chain)
+	best := -1
+	for i, lv := range chain {
+		if lv.col == dash.col {
+			return Pos{}, "", false // aligned already: the mistake is elsewhere
+		}
+		if lv.seq && (best < 0 || abs(lv.col-dash.col) < abs(chain[best].col-dash.col)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Pos{}, "", false
+	}
+	verb := "indent it"
+	if chain[best].col < dash.col {
+		verb = "move it back"
+	}
+	return Pos{Line: l + 1, Column: dash.col}, `the "-" at column ` + strconv.Itoa(dash.col) + ` lines up with no "-" above it; ` + verb + ` to align with the ` + itemNoun(types[best]) + `'s "-" (column ` + strconv.Itoa(chain[best].col) + `)`, true
 }
 
 // alignWith says how to move a key at column col to level lv.
