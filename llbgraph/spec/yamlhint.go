@@ -346,24 +346,26 @@ func misalignedDash(lines []string, isStruct []bool, l int, dash yamlLevel) (Pos
 	if best < 0 {
 		return Pos{}, "", false
 	}
-	verb := "indent it"
-	if chain[best].col < dash.col {
-		verb = "move it back"
-	}
-	return Pos{Line: l + 1, Column: dash.col}, `the "-" at column ` + strconv.Itoa(dash.col) + ` lines up with no "-" above it; ` + verb + ` to align with the ` + itemNoun(types[best]) + `'s "-" (column ` + strconv.Itoa(chain[best].col) + `)`, true
+	return Pos{Line: l + 1, Column: dash.col}, `the "-" at column ` + strconv.Itoa(dash.col) + ` lines up with no "-" above it; ` + moveTo(dash.col, chain[best].col, "the "+itemNoun(types[best])+`'s "-"`), true
 }
 
 // alignWith says how to move a key at column col to level lv.
 func alignWith(lv yamlLevel, col int) string {
-	verb := "indent it"
-	if lv.col < col {
-		verb = "move it back"
-	}
 	key := lv.key
 	if lv.first != "" {
 		key = lv.first
 	}
-	return verb + " to align with " + Quote(key) + " (column " + strconv.Itoa(lv.col) + ")"
+	return moveTo(col, lv.col, Quote(key))
+}
+
+// moveTo says how to move what is at column col to column to, where what
+// is.
+func moveTo(col, to int, what string) string {
+	verb := "indent it"
+	if to < col {
+		verb = "move it back"
+	}
+	return verb + " to align with " + what + " (column " + strconv.Itoa(to) + ")"
 }
 
 var keyLikeRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
