@@ -32,6 +32,8 @@ var docErrors = []struct {
 	{"A key aligned with its list item's `-`", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: make\n      mounts: [{type: cache, target: /c}]\n", ""},
 	{"A key between two levels", "version: 1\nstages:\n  app:\n    from: scratch\n   image: {cmd: [app]}\n", ""},
 	{"A key indented further than the key above it", "version: 1\nstages:\n  app:\n    from: scratch\n      image: {cmd: [app]}\n", ""},
+	{"A key under a key whose value is on its line", "version: 1\nstages:\n  app:\n    from: scratch\n    image:\n      cmd: [app]\n        expose: [80]\n", ""},
+	{"A list item's `-` out of line with the others", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: make\n     - run: make install\n", ""},
 	{"A key of a step at the stage's level (a list not indented)", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n    - run: make\n    mounts: [{type: cache, target: /c}]\n", ""},
 	{"`: ` in an unquoted command", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: echo building: now\n", ""},
 	{"Alias before (or without) its anchor", "version: 1\nstages:\n  app:\n    from: *base\n", ""},
