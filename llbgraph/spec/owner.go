@@ -95,13 +95,20 @@ func (Owner) ValueSchema() *ValueSchema {
 
 func (o *Owner) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
 	d.parse(l, n, "a string", func(text string, r Range) (err error) {
-		*o = Owner{Raw: text}
-		if !NeedsExpansion(text) {
-			*o, err = ParseOwner(text)
-		}
-		o.Range = r
+		*o, err = ownerAt(text, r, ParseOwner)
 		return err
 	})
+}
+
+// ownerAt parses the owner written as text at r with parse, or keeps it
+// as written when it is a template.
+func ownerAt(text string, r Range, parse func(string) (Owner, error)) (o Owner, err error) {
+	o = Owner{Raw: text}
+	if !NeedsExpansion(text) {
+		o, err = parse(text)
+	}
+	o.Range = r
+	return o, err
 }
 
 // Chown is a copy's owner: user[:group] as an [Owner] is, and also user:
@@ -128,11 +135,7 @@ func (Chown) ValueSchema() *ValueSchema {
 
 func (c *Chown) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
 	d.parse(l, n, "a string", func(text string, r Range) (err error) {
-		*c = Chown{Owner{Raw: text}}
-		if !NeedsExpansion(text) {
-			*c, err = ParseChown(text)
-		}
-		c.Range = r
+		c.Owner, err = ownerAt(text, r, parseOwner)
 		return err
 	})
 }
