@@ -39,7 +39,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return nil, err
 	}
 	defer func() {
-		err = withSpecSource(err, src.SourceMap)
+		err = withWholeMessage(withSpecSource(err, src.SourceMap))
 	}()
 	s, err := spec.Load(src.Filename, src.Data)
 	if err != nil {

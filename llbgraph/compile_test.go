@@ -275,13 +275,21 @@ stages:
   runtime:
     from: ${BASE}
 `, `ohlcv.build.yaml:7:11: stages.runtime.from: "Base" names no stage and is not a valid image reference (did you mean "base"?)`},
-		{"missing image suggests a stage", `version: 1
+		{"a stage's typo through an arg", `version: 1
+args: {B: buildr}
 stages:
   builder:
     from: python:3.11-slim
   runtime:
-    from: buildr
-`, `ohlcv.build.yaml:6:11: stages.runtime.from: cannot load image "buildr" (did you mean "builder"?): docker.io/library/buildr:latest: not found`},
+    from: ${B}
+`, `ohlcv.build.yaml:7:11: stages.runtime.from: "buildr" names no stage (did you mean "builder"?); for an image of that name, give its tag: buildr:<version>`},
+		{"missing image", `version: 1
+stages:
+  builder:
+    from: python:3.11-slim
+  runtime:
+    from: nosuchimage:1.0
+`, `ohlcv.build.yaml:6:11: stages.runtime.from: cannot load image "nosuchimage:1.0": docker.io/library/nosuchimage:1.0: not found`},
 		{"unknown target", `version: 1
 stages:
   base:

@@ -47,7 +47,7 @@ func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 			if err != nil {
 				return nil, "", err
 			}
-			if owner, err = spec.ParseOwner(v.Text); err != nil && !v.Unknown {
+			if owner, err = spec.ParseChown(v.Text); err != nil && !v.Unknown {
 				return nil, "", e.c.errorf(n, "chown", cp.Chown.Range, "%v", err)
 			}
 			if cp.Link.Value && owner.ByName() && !v.Unknown {

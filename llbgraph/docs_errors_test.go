@@ -28,7 +28,14 @@ var docErrors = []struct {
 	{"A step written as a plain string", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - make all\n", ""},
 	{"Key set twice", "version: 1\nstages:\n  app:\n    from: scratch\n    from: busybox\n", ""},
 	{"Empty value where one is needed", "version: 1\nstages:\n  app:\n    from: scratch\n    workdir: \"\"\n", ""},
-	{"YAML syntax error", "version: 1\nstages:\n  app:\n    from: x\n   b: c\n", ""},
+	{"YAML syntax error", "version: 1\nstages:\n  app:\n    from: [python\n", ""},
+	{"A key aligned with its list item's `-`", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: make\n      mounts: [{type: cache, target: /c}]\n", ""},
+	{"A key between two levels", "version: 1\nstages:\n  app:\n    from: scratch\n   image: {cmd: [app]}\n", ""},
+	{"A key indented further than the key above it", "version: 1\nstages:\n  app:\n    from: scratch\n      image: {cmd: [app]}\n", ""},
+	{"A key under a key whose value is on its line", "version: 1\nstages:\n  app:\n    from: scratch\n    image:\n      cmd: [app]\n        expose: [80]\n", ""},
+	{"A list item's `-` out of line with the others", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: make\n     - run: make install\n", ""},
+	{"A key of a step at the stage's level (a list not indented)", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n    - run: make\n    mounts: [{type: cache, target: /c}]\n", ""},
+	{"`: ` in an unquoted command", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: echo building: now\n", ""},
 	{"Alias before (or without) its anchor", "version: 1\nstages:\n  app:\n    from: *base\n", ""},
 	{"Empty file (white space or comments only)", "\t\n# nothing yet\n", ""},
 	{"Several YAML documents", "version: 1\n---\nstages: {}\n", ""},
@@ -51,7 +58,8 @@ var docErrors = []struct {
 	{"`from` names no stage and is no image reference", "version: 1\nstages:\n  base:\n    from: scratch\n  app:\n    from: Base\n", ""},
 	{"Cycle between stages", "version: 1\nstages:\n  a:\n    from: b\n  b:\n    from: a\n", ""},
 	{"Cycle made through `${...}`", "version: 1\nargs: {B: b}\nstages:\n  a:\n    from: scratch\n    steps:\n      - copy: {from: \"${B}\", src: /x, dst: /x}\n  b:\n    from: a\n", "b"},
-	{"Image not found", "version: 1\nstages:\n  builder:\n    from: scratch\n  app:\n    from: buildr\n", ""},
+	{"`from` names no stage but is a typo of one (a bare name)", "version: 1\nstages:\n  builder:\n    from: scratch\n  app:\n    from: buildr\n", ""},
+	{"Image not found", "version: 1\nstages:\n  builder:\n    from: scratch\n  app:\n    from: nosuchimage:1.0\n", ""},
 	{"Invalid platform", "version: 1\nstages:\n  app:\n    from: scratch\n    platform: linux/notanarch/x/y\n", ""},
 	{"`platform` differs from the base stage's", "version: 1\nstages:\n  base:\n    from: scratch\n    platform: linux/arm64\n  app:\n    from: base\n    platform: linux/amd64\n", ""},
 	{"Unknown target (`--target bse`)", "version: 1\nstages:\n  base:\n    from: scratch\n", "bse"},
@@ -103,7 +111,7 @@ var docErrors = []struct {
 // docsErrorTable renders the table of bad inputs and their errors.
 func docsErrorTable(t *testing.T) string {
 	notFound := func(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-		if strings.Contains(ref, "buildr") {
+		if strings.Contains(ref, "nosuchimage") {
 			return "", "", nil, fmt.Errorf("%s: not found", ref)
 		}
 		return anyImage(context.Background(), ref, sourceresolver.Opt{})

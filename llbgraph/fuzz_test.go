@@ -28,6 +28,8 @@ var fuzzSeeds = []string{
 	"\xef\xbb\xbf%YAML 1.2\n---\nversion: 1\nstages: {a: {from: scratch, image: {expose: [1-1024, \"${P}\"]}}}\n",
 	"version: 1\nstages: {\"\\e[31m\": {from: scratch}}\n",
 	"version: 1\nstages: {a: {from: scratch, steps: [{run: x, mounts: [{type: secret, target: /}]}]}}\n",
+	"version: 1\nstages:\n  a:\n    from: scratch\n    steps:\n      - run: |\n          echo a: b\n      mounts: []\n   image:\n      cmd: echo a: b\n",
+	"version: 1\nstages:\n  a:\n    from: scratch\n      image: {cmd: [x]}\n    steps:\n    - run: echo building: now # $X\n    mounts: [{type: cache, target: /c}]\n",
 }
 
 // FuzzLoadCompile feeds arbitrary bytes to Load and, when they load, to

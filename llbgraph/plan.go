@@ -72,6 +72,7 @@ type plan struct {
 	refs     map[any]*Ref    // *spec.Copy and *spec.Mount to what they read
 	usesMain bool            // a reachable step reads the main context
 	main     llb.State
+	typos    *spec.StageTypos // made when a name is first looked up as an image
 }
 
 // TargetName returns the stage a build of target builds: target itself, the
@@ -320,6 +321,12 @@ func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name
 	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
 		return nil, nil, c.errorf(n, key, at, "%s", spec.UnknownSource(name, c.spec.Stages.Names()))
+	}
+	if p.typos == nil {
+		p.typos = spec.NewStageTypos(c.spec.Stages)
+	}
+	if msg := p.typos.Of(name); msg != "" { // a ${...} that expanded to a typo: Load saw the others
+		return nil, nil, c.errorf(n, key, at, "%s", msg)
 	}
 	ref := reference.TagNameOnly(named).String()
 	id := "image:" + ref + "@" + platforms.FormatAll(pl)

@@ -34,6 +34,7 @@ var rules = []*Rule{
 	{Name: "ArgInvalidatesDependencies", Description: "An arg is read before the dependency install, so changing it reinstalls the dependencies", run: argInvalidatesDependencies},
 	{Name: "CleanupInLaterStep", Description: "Package lists or caches are removed in a later step than the install, which does not shrink the image", run: cleanupInLaterStep},
 	{Name: "ShellFormEntrypoint", Description: "An entrypoint or cmd in shell form runs under a shell that does not pass signals on", run: shellFormEntrypoint},
+	{Name: "CommentInCommand", Description: "Text after ` #` on a command's line is a YAML comment, not part of the command", run: commentInCommand},
 	{Name: "UndescribedTarget", Description: "A stage has no description for --call=targets to show", Experimental: true, run: undescribedTarget},
 }
 
@@ -322,7 +323,7 @@ func unpinnedBaseImage(r *run) {
 			tagged, ok := ref.(reference.Tagged)
 			switch {
 			case !ok:
-				r.report(from.Node, from.Key, from.Range, "%s has no tag, so it means latest, whatever that is on the day of the build: pin a version tag (python:3.11-slim), or a digest", spec.Quote(from.Name))
+				r.report(from.Node, from.Key, from.Range, "%s has no tag, so it means latest, whatever that is on the day of the build: pin a version tag (%s:<version>), or a digest", spec.Quote(from.Name), reference.FamiliarName(ref))
 			case tagged.Tag() == "latest":
 				r.report(from.Node, from.Key, from.Range, "%s moves whenever a new version is pushed, and every build may get another image: pin a version tag, or a digest", spec.Quote(from.Name))
 			}

@@ -17,6 +17,10 @@ type Command struct {
 	Exec []string
 	// IsExec reports that the list form was used, even an empty list.
 	IsExec bool
+	// Comment is the YAML comment (# ...) on the line of a plain, unquoted
+	// string command: text that reads as part of the command but is not,
+	// which the CommentInCommand check points out.
+	Comment string
 	// Range is where the command is.
 	Range Range
 }
@@ -71,6 +75,9 @@ func (c *Command) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
 	}
 	if s, ok := d.scalar(l, n, "a command (a string or a list of strings)"); ok {
 		c.Shell = s
+		if n.Style == 0 {
+			c.Comment = n.LineComment
+		}
 	}
 }
 

@@ -244,7 +244,7 @@ func (d *decoder) decodeEntries(l loc, n *yaml.Node, entries []entry, v reflect.
 		l.link(node)
 		node.Range = nodeRange(n)
 	}
-	for _, e := range entries {
+	for i, e := range entries {
 		fl := loc{up: l.up, key: joinKey(l, e.key), idx: -1} // a struct without a Node
 		if node != nil {
 			fl = under(node, e.key)
@@ -260,7 +260,7 @@ func (d *decoder) decodeEntries(l loc, n *yaml.Node, entries []entry, v reflect.
 			if node != nil {
 				fl = under(node, keySegment(e.key))
 			}
-			d.errorf(fl, e.keyN, "unknown key %s%s; valid keys here: %s", Quote(e.key), DidYouMean(e.key, ft.keys), strings.Join(ft.keys, ", "))
+			d.errorf(fl, e.keyN, "unknown key %s%s; valid keys here: %s%s", Quote(e.key), DidYouMean(e.key, ft.keys), strings.Join(ft.keys, ", "), misplacedKey(v.Type(), entries, i))
 			continue
 		}
 		fl.empty = f.Empty

@@ -185,7 +185,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"f.yaml:6:1: text after the end-of-document marker `...` on line 5: a spec is one YAML document; remove the `...` line or the text after it"}},
 		{"a syntax error before an end-of-document marker",
 			"version: 1\nstages:\n  a:\n    from: x\n   b: c\n...\nfoo\n",
-			[]string{"f.yaml:5:4: invalid YAML: value is not allowed in this context"}},
+			[]string{`f.yaml:5:4: invalid YAML: "b" at column 4 lines up with no key above it; indent it to align with "from" (column 5)`}},
 		{"white space with a tab",
 			" \t \n\n",
 			[]string{"f.yaml:1:1: the spec is empty; it needs `version: 1` and `stages:`"}},

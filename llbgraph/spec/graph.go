@@ -68,7 +68,8 @@ func Reached(s *Spec, target string) map[*Stage]bool {
 }
 
 // graph checks the references between stages that are written literally:
-// a name that is neither a stage nor a valid image reference, and cycles.
+// a name that is neither a stage nor a valid image reference, a bare name
+// that is a typo of a stage's ([StageTypos]), and cycles.
 // The compiler checks again after expanding ${NAME}, but Load already
 // reports what it can, so that --call=targets and editors see it.
 func (v *validator) graph(s *Spec, names map[string]*Stage) {
@@ -77,6 +78,7 @@ func (v *validator) graph(s *Spec, names map[string]*Stage) {
 		index[st] = i
 	}
 	edges := make([][]ref, len(s.Stages))
+	typos := NewStageTypos(s.Stages)
 	for i, st := range s.Stages {
 		Refs(st, func(n *Node, key string, from String) {
 			name := from.Value
@@ -89,6 +91,8 @@ func (v *validator) graph(s *Spec, names map[string]*Stage) {
 			}
 			if _, err := reference.ParseNormalizedNamed(name); err != nil {
 				v.at(n, key, from.Range, "%s", UnknownSource(name, s.Stages.Names()))
+			} else if msg := typos.Of(name); msg != "" {
+				v.at(n, key, from.Range, "%s", msg)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/parser"
@@ -119,6 +120,8 @@ const maxSyntaxDetail = 64 << 10
 // of the offending token and says more about it. goccy costs more than
 // linear time on some hostile inputs, so it reads only files of at most
 // 64 KiB with shallow flow nesting, and a parser crash there is recovered.
+// Its "not allowed in this context" gets a hint instead where the lines
+// around it show what is wrong (see syntaxHint).
 func syntaxError(filename string, text []byte, err error) error {
 	if m := unknownAnchorRe.FindStringSubmatch(err.Error()); m != nil {
 		return unknownAlias(filename, text, m[1])
@@ -216,7 +219,13 @@ func goccySyntaxError(filename string, text []byte) (e *Error) {
 		return nil
 	}
 	p := Pos{Line: pe.GetToken().Position.Line, Column: pe.GetToken().Position.Column}
-	return &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: "invalid YAML: " + pe.GetMessage()}
+	msg := pe.GetMessage()
+	if strings.Contains(msg, "not allowed in this context") {
+		if at, hint, ok := syntaxHint(text, p); ok {
+			p, msg = at, hint
+		}
+	}
+	return &Error{Filename: filename, Range: Range{Start: p, End: p}, Msg: "invalid YAML: " + msg}
 }
 
 // flowDepth returns how deeply [ and { nest in text, counting every one:

@@ -64,8 +64,9 @@ type Copy struct {
 	Dst String `yaml:"dst"`
 	// From names a stage, an image or a named context to copy from.
 	From String `yaml:"from"`
-	// Chown sets the owner of the copied files, user[:group].
-	Chown Owner `yaml:"chown"`
+	// Chown sets the owner of the copied files: user[:group], or user:
+	// for the user and its primary group.
+	Chown Chown `yaml:"chown"`
 	// Chmod sets the mode of the copied files, octal (0755) or symbolic
 	// (u=rwX,go=rX).
 	Chmod *Chmod `yaml:"chmod"`

@@ -49,6 +49,15 @@ var ownerPartRe = regexp.MustCompile(`^` + OwnerPartPattern + `$`)
 // ParseOwner parses user[:group]. Each part is a number or a name of
 // letters, digits, '_', '.' and '-'.
 func ParseOwner(s string) (Owner, error) {
+	o, err := parseOwner(s)
+	if err == nil && strings.HasSuffix(s, ":") {
+		err = fmt.Errorf("invalid user %s: the group after ':' is empty", Quote(s))
+	}
+	return o, err
+}
+
+// parseOwner parses user[:group] or user:, whose group is the user's own.
+func parseOwner(s string) (Owner, error) {
 	user, group, hasGroup := strings.Cut(s, ":")
 	o := Owner{Raw: s, User: user, Group: group}
 	switch {
@@ -56,8 +65,6 @@ func ParseOwner(s string) (Owner, error) {
 		return o, fmt.Errorf("want user[:group], got an empty value")
 	case hasGroup && strings.Contains(group, ":"):
 		return o, fmt.Errorf("invalid user %s: want user[:group], with one ':' at most", Quote(s))
-	case hasGroup && group == "":
-		return o, fmt.Errorf("invalid user %s: the group after ':' is empty", Quote(s))
 	}
 	return o, o.check()
 }
@@ -88,11 +95,47 @@ func (Owner) ValueSchema() *ValueSchema {
 
 func (o *Owner) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
 	d.parse(l, n, "a string", func(text string, r Range) (err error) {
-		*o = Owner{Raw: text}
-		if !NeedsExpansion(text) {
-			*o, err = ParseOwner(text)
-		}
-		o.Range = r
+		*o, err = ownerAt(text, r, ParseOwner)
+		return err
+	})
+}
+
+// ownerAt parses the owner written as text at r with parse, or keeps it
+// as written when it is a template.
+func ownerAt(text string, r Range, parse func(string) (Owner, error)) (o Owner, err error) {
+	o = Owner{Raw: text}
+	if !NeedsExpansion(text) {
+		o, err = parse(text)
+	}
+	o.Range = r
+	return o, err
+}
+
+// Chown is a copy's owner: user[:group] as an [Owner] is, and also user:
+// with nothing after the colon, as COPY --chown=user: takes it. Both
+// BuildKit's llb.WithUser and its file op read an empty group as none, so
+// the files get the user's primary group from the image's /etc/passwd (or
+// the group of the same number, for a numeric user), as with no colon.
+type Chown struct {
+	Owner
+}
+
+// ParseChown parses user[:group] or user:.
+func ParseChown(s string) (Chown, error) {
+	o, err := parseOwner(s)
+	return Chown{o}, err
+}
+
+// ValueSchema returns user[:group] or user:, or a template.
+func (Chown) ValueSchema() *ValueSchema {
+	s := scalarSchema()
+	s.Pattern = `^(?:` + OwnerPartPattern + `(?::(?:` + OwnerPartPattern + `)?)?|` + templatePattern + `)$`
+	return s
+}
+
+func (c *Chown) decodeYAML(d *decoder, l loc, n *yaml.Node, _ int) {
+	d.parse(l, n, "a string", func(text string, r Range) (err error) {
+		c.Owner, err = ownerAt(text, r, parseOwner)
 		return err
 	})
 }

@@ -370,7 +370,7 @@ func (v *validator) copy(c *Copy) {
 			v.at(n, "chmod", c.Chmod.Range, "%v", err)
 		}
 	}
-	v.owner(n, "chown", &c.Chown)
+	v.owner(n, "chown", &c.Chown.Owner)
 	if c.Link.Value && c.Chown.IsSet() && !c.Chown.IsTemplate() && c.Chown.ByName() {
 		v.at(n, "chown", c.Chown.Range, "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
 	}

@@ -57,6 +57,8 @@ func Cases() []Case {
 		{Name: "fan-of-stages-5000", Spec: fan(5000)},
 		{Name: "ops-at-the-limit-and-parse-junk", Spec: opsAndJunk(0)},
 		{Name: "ops-env-and-junk", Spec: opsAndJunk(800), Want: "the limit for one build is 8MiB"},
+		{Name: "bare-names-near-stages", Spec: fillN("version: 1\nstages:\n", func(i int) string { return fmt.Sprintf("  s%d: {from: t%d}\n", i, i) }, ""), Want: "names no stage (did you mean"},
+		{Name: "indent-hint-under-4000-steps", Spec: []byte("version: 1\nstages:\n  a:\n    from: scratch\n    steps:\n" + strings.Repeat("      - run: x\n", 4000) + "      mounts: []\n"), Want: `is indented like the step's "-"`},
 	}
 	for _, c := range cs {
 		if len(c.Spec) > MaxInput {
