@@ -52,6 +52,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		return res, err
 	}
 	warnUndeclaredArgs(ctx, s, bc.BuildArgs, src)
+	warnIgnoredOptions(ctx, bc, src)
 	if err := warnChecks(ctx, s, bc, src); err != nil {
 		return nil, err
 	}
@@ -89,6 +90,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 // compileOpt maps the build's options, as dockerui parsed them, to the
 // compiler's, with hooks that call the gateway.
 func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platform) llbgraph.Opt {
+	run, _ := runFlags(bc) // Build warns about what it leaves out
 	return llbgraph.Opt{
 		Target:             bc.Target,
 		TargetPlatform:     platform,
@@ -99,6 +101,7 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 		ImageResolveMode:   bc.ImageResolveMode,
 		CacheIDNamespace:   bc.CacheIDNamespace,
 		Labels:             bc.Labels,
+		Run:                run,
 		SourceMap:          sm,
 		ResolveImageConfig: bc.GatewayClient().ResolveImageConfig,
 		NamedContext: func(name string, p ocispecs.Platform) (func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error), error) {

@@ -65,6 +65,9 @@ type Opt struct {
 	// creates, and runs that mention $SOURCE_DATE_EPOCH get it, as in the
 	// Dockerfile frontend, so images can be reproduced.
 	Epoch *time.Time
+	// Run holds the build's flags for the containers of run-like steps
+	// (--add-host, --shm-size, --ulimit, --cgroup-parent, --network, ...).
+	Run RunFlags
 
 	// ResolveImageConfig returns an image's config and digest, as the
 	// gateway client's method of that name does. It is called concurrently,

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -62,12 +61,8 @@ func (b *stageBuild) run(base llb.State, s spec.RunLike, name string) (llb.State
 		opts = append(opts, llb.AddEnv(e.Name, v))
 		cost += len(e.Name) + len(v)
 	}
-	switch o.Network.Value {
-	case spec.NetworkNone:
-		opts = append(opts, llb.Network(pb.NetMode_NONE))
-	case spec.NetworkHost:
-		opts = append(opts, llb.Network(pb.NetMode_HOST))
-	}
+	opts = append(opts, b.c.opt.Run.options(o.Network.Value)...)
+	cost += b.c.opt.Run.cost()
 	mounts, err := b.mounts(o.Mounts)
 	if err != nil {
 		return llb.State{}, "", err
