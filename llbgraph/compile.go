@@ -124,7 +124,7 @@ func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
 	}
 	if n := countOps(p); n > MaxOps {
 		st := p.target.stage
-		return nil, c.errorf(&st.Node, "", st.NameRange, "target %s reaches %d stages that compile to up to %d LLB ops, more than the %d one build may have; build a target that reaches fewer", spec.Quote(st.Name), len(p.order), n, MaxOps)
+		return nil, c.errorf(&st.Node, "", st.NameRange, "target %s compiles to up to %d LLB ops in %s, more than the %d one build may have; build a target that reaches fewer stages", spec.Quote(st.Name), n, spec.Count(len(p.order), "stage"), MaxOps)
 	}
 	if err := c.resolve(ctx, p); err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 	// Every branch runs on the state before the group, so each apt branch
 	// must replace docker-clean itself; after the merge it is gone.
 	b.aptReady = b.aptReady || aptRan
-	merged := llb.Merge(parts, llb.WithCustomName(b.name(fmt.Sprintf("parallel: merge %d branches", len(s.Parallel)))), b.c.location(s.Node.Range))
+	merged := llb.Merge(parts, llb.WithCustomName(b.name("parallel: merge "+spec.Count(len(s.Parallel), "branch"))), b.c.location(s.Node.Range))
 	b.state = base.WithOutput(merged.Output())
 	for _, h := range histories {
 		b.history(h, true)

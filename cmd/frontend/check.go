@@ -140,7 +140,7 @@ func formatCheck(format, file string, data []byte, findings []check.Finding, loa
 		fmt.Fprintf(&b, "%s:%d:%d: %s: %s (%s)\n", spec.Escape(file), f.Range.Start.Line, f.Range.Start.Column, f.Rule.Name, f.Message, f.Rule.URL())
 	}
 	if len(findings) > 0 {
-		fmt.Fprintf(&b, "%d findings in %s\n", len(findings), spec.Escape(file))
+		fmt.Fprintf(&b, "%s in %s\n", spec.Count(len(findings), "finding"), spec.Escape(file))
 	}
 	return []byte(b.String()), nil
 }

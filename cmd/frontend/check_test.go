@@ -48,7 +48,10 @@ func TestCheckCommand(t *testing.T) {
 		{"clean", map[string]string{"ohlcv.build.yaml": clean}, nil, 0, nil},
 		{"findings", map[string]string{"ohlcv.build.yaml": checkedSpec}, nil, 1, []string{
 			"ohlcv.build.yaml:2:8: SecretInArgOrEnv:", "ohlcv.build.yaml:4:3: MissingHealthcheck:", "ohlcv.build.yaml:4:3: RunsAsRoot:",
-			"ohlcv.build.yaml:8:21: SecretFileCopied: this copies the whole context, and neither .dockerignore nor exclude leaves out .env, *.pem, *.key, id_rsa*, .npmrc, .netrc, .pypirc"}},
+			"ohlcv.build.yaml:8:21: SecretFileCopied: this copies the whole context, and neither .dockerignore nor exclude leaves out .env, *.pem, *.key, id_rsa*, .npmrc, .netrc, .pypirc",
+			"\n5 findings in "}},
+		{"one finding", map[string]string{"ohlcv.build.yaml": "version: 1\nstages:\n  app:\n    description: A tool\n    from: python\n"}, nil, 1, []string{
+			"ohlcv.build.yaml:5:11: UnpinnedBaseImage:", "\n1 finding in "}},
 		{"dockerignore counts", map[string]string{"ohlcv.build.yaml": checkedSpec, ".dockerignore": ".env\n*.pem\n*.key\nid_rsa*\n"}, nil, 1, []string{
 			"SecretFileCopied: this copies the whole context, and neither .dockerignore nor exclude leaves out .npmrc, .netrc, .pypirc"}},
 		{"json", map[string]string{"ohlcv.build.yaml": checkedSpec}, []string{"--format", "json"}, 1, []string{`"ruleName": "RunsAsRoot"`, `"url": "https://github.com/ohlcv-rag/ohlcv-build/blob/main/docs/checks.md#runsasroot"`}},

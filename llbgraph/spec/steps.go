@@ -2,7 +2,6 @@ package spec
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -331,7 +330,7 @@ func Summary(s Step) string {
 	case *UserStep:
 		what = s.User.String()
 	case *ParallelStep:
-		what = strconv.Itoa(len(s.Parallel)) + " branches"
+		what = Count(len(s.Parallel), "branch")
 	}
 	what = strings.TrimSpace(what)
 	if line, rest, more := strings.Cut(what, "\n"); more {
