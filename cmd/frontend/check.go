@@ -30,12 +30,13 @@ const (
 // runCheck is `frontend check [-f FILE] [--format text|json|sarif]
 // [--target T] [DIR]`: the build checks with no daemon, for pre-commit
 // hooks and CI. DIR is the build context (default .), whose .dockerignore
-// counts; FILE defaults to DIR/ohlcv.build.yaml. It prints the findings and
+// counts; FILE is read in DIR (an absolute FILE where it is) and
+// defaults to ohlcv.build.yaml. It prints the findings and
 // returns 1 when there are any, or the load errors and 2.
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("frontend check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "", "the spec (default: DIR/"+spec.DefaultFilename+")")
+	file := fs.String("f", "", "the spec, read in DIR unless absolute (default: "+spec.DefaultFilename+")")
 	format := fs.String("format", "text", "output format: text, json or sarif")
 	target := fs.String("target", "", "check only the stages this target reaches")
 	fs.Usage = func() {
@@ -60,7 +61,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	name, dir := specPath(*file, dirs)
 
-	data, findings, err := checkFile(name, dir, *target)
+	data, findings, err := checkFile(name, *file, dir, *target)
 	out, ferr := formatCheck(*format, name, data, findings, err)
 	if ferr != nil {
 		fmt.Fprintln(stderr, "error:", ferr)
@@ -81,15 +82,15 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return checkClean
 }
 
-// checkFile loads the spec and runs the checks its configuration enables,
+// checkFile loads the spec (name, for -f file) and runs the checks its configuration enables,
 // with the context's .dockerignore. It returns the spec's bytes as read,
 // for the JSON output's source, also when they fail to load.
-func checkFile(file, dir, target string) ([]byte, []check.Finding, error) {
-	dt, err := os.ReadFile(file)
+func checkFile(name, file, dir, target string) ([]byte, []check.Finding, error) {
+	dt, err := readSpec(name, file, dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := spec.Load(file, dt)
+	s, err := spec.Load(name, dt)
 	if err != nil {
 		return dt, nil, err
 	}

@@ -118,3 +118,43 @@ func TestCheckSARIFIsValid(t *testing.T) {
 		})
 	}
 }
+
+// -f is read in DIR: `check -f ohlcv.build.yaml /other/dir` checks
+// /other/dir's spec, not the current directory's; an absolute -f is read
+// where it is, with DIR's .dockerignore; and a -f that names a file only
+// from the current directory fails, saying how -f is read.
+func TestCheckFileIsReadInDir(t *testing.T) {
+	clean := "version: 1\nstages:\n  app:\n    description: A tool\n    from: python:3.11-slim\n"
+	cwd := writeDir(t, map[string]string{"ohlcv.build.yaml": clean, "app.yaml": clean, "only-here.yaml": clean})
+	t.Chdir(cwd)
+	other := writeDir(t, map[string]string{"ohlcv.build.yaml": checkedSpec, "app.yaml": checkedSpec})
+	ignoring := writeDir(t, map[string]string{".dockerignore": ".env\n*.pem\n*.key\nid_rsa*\n.npmrc\n.netrc\n.pypirc\n"})
+	for _, c := range []struct {
+		name   string
+		args   []string
+		code   int
+		output []string
+	}{
+		{"default file in DIR", []string{other}, 1, []string{filepath.Join(other, "ohlcv.build.yaml") + ":4:3: RunsAsRoot:"}},
+		{"-f in DIR", []string{"-f", "ohlcv.build.yaml", other}, 1, []string{filepath.Join(other, "ohlcv.build.yaml") + ":4:3: RunsAsRoot:"}},
+		{"-f after DIR", []string{other, "-f", "app.yaml"}, 1, []string{filepath.Join(other, "app.yaml") + ":4:3: RunsAsRoot:"}},
+		{"-f without DIR", []string{"-f", "app.yaml"}, 0, nil},
+		{"absolute -f, DIR's .dockerignore", []string{"-f", filepath.Join(other, "app.yaml"), ignoring}, 1, []string{filepath.Join(other, "app.yaml") + ":4:3: RunsAsRoot:", "\n4 findings in "}},
+		{"-f from the current directory", []string{"-f", "only-here.yaml", other}, 2, []string{
+			"no such file or directory (-f is read in DIR, " + other + "; for ./only-here.yaml, pass -f " + filepath.Join(cwd, "only-here.yaml") + ")"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runCheck(c.args, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code != c.code {
+				t.Errorf("exit %d, want %d\n%s", code, c.code, out)
+			}
+			for _, w := range c.output {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in\n%s", w, out)
+				}
+			}
+		})
+	}
+}
