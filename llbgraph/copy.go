@@ -1,11 +1,11 @@
 package llbgraph
 
 import (
-	"fmt"
 	"path"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -83,7 +83,7 @@ func (b *stageBuild) copy(base llb.State, s *spec.CopyStep, name string) (llb.St
 
 	from := b.p.main
 	if src, ok := b.p.refs[cp]; ok {
-		from = b.c.sourceState(src, b.name("from "+src.name), cp.From.Range)
+		from = b.c.sourceState(src, b.inputName("from "+src.name), cp.From.Range)
 		history = append(history, "--from="+src.name)
 	}
 	var action *llb.FileAction
@@ -132,9 +132,13 @@ func (b *stageBuild) copy(base llb.State, s *spec.CopyStep, name string) (llb.St
 	}
 	// A linked copy lands on an empty layer that is merged onto base: its
 	// cache key does not depend on base, so a change below it does not
-	// invalidate it, and the layer is reused as-is.
-	layer := llb.Scratch().File(action, fileOpts...)
-	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(fmt.Sprintf("%s (link)", name)), b.c.location(s.Node.Range))
+	// invalidate it, and the layer is reused as-is. The copy and the merge
+	// are one progress group, one line in buildx, as in dockerfile2llb: the
+	// copy is a weak member, shown only with the merge. The group's id is
+	// the step's name, unique in a build, so the LLB stays deterministic.
+	group := digest.FromString(name).String()
+	layer := llb.Scratch().File(action, append(fileOpts, llb.ProgressGroup(group, name, true))...)
+	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(name+" (link)"), llb.ProgressGroup(group, name, false), b.c.location(s.Node.Range))
 	return base.WithOutput(merged.Output()), strings.Join(history, " "), nil
 }
 

@@ -69,7 +69,7 @@ func (b *stageBuild) mount(m *spec.Mount) (llb.RunOption, error) {
 	case spec.MountBind:
 		st := b.p.main
 		if src, ok := b.p.refs[m]; ok {
-			st = b.c.sourceState(src, b.name("from "+src.name), m.From.Range)
+			st = b.c.sourceState(src, b.inputName("from "+src.name), m.From.Range)
 		}
 		opts := []llb.MountOption{}
 		if m.Readwrite.Value {
@@ -104,7 +104,7 @@ func (b *stageBuild) cacheMountOf(m *spec.Mount, e expanded) llb.RunOption {
 	}
 	st := llb.Scratch()
 	if src, ok := b.p.refs[m]; ok {
-		st = b.c.sourceState(src, b.name("from "+src.name), m.From.Range)
+		st = b.c.sourceState(src, b.inputName("from "+src.name), m.From.Range)
 	}
 	opts := []llb.MountOption{llb.AsPersistentCacheDir(b.c.cacheID(id), sharing)}
 	if m.Readonly.Value {
