@@ -236,10 +236,19 @@ func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch
 	return m.Layers[0].Digest.String(), bin
 }
 
-// checkBinary checks one platform's binary: its ELF header and Go build
-// settings (cross-compiled, CGO_ENABLED=0, -trimpath, stripped, the release's
-// version and commit linked in). It runs none of it.
+// checkBinary checks one platform's gateway binary, the image's: its ELF
+// header and Go build settings (cross-compiled, CGO_ENABLED=0, -trimpath,
+// -tags gatewayonly, stripped, the release's version and commit linked in).
+// It runs none of it.
 func checkBinary(t *testing.T, bin []byte, want elfWant, head string) *buildinfo.BuildInfo {
+	t.Helper()
+	checkELF(t, bin, want)
+	return checkGoBinary(t, bin, want.goenv, "gatewayonly", head)
+}
+
+// checkELF checks an ELF binary's header against want, and that it is
+// stripped.
+func checkELF(t *testing.T, bin []byte, want elfWant) {
 	t.Helper()
 	f, err := elf.NewFile(bytes.NewReader(bin))
 	if err != nil {
@@ -259,6 +268,13 @@ func checkBinary(t *testing.T, bin []byte, want elfWant, head string) *buildinfo
 			t.Errorf("the binary has section %s: not stripped", s.Name)
 		}
 	}
+}
+
+// checkGoBinary checks the Go build settings of a release binary for any
+// OS: goenv, GOOS from it or linux, CGO_ENABLED=0, -trimpath and the build
+// tags, with the release's version and commit linked in.
+func checkGoBinary(t *testing.T, bin []byte, goenv map[string]string, tags, head string) *buildinfo.BuildInfo {
+	t.Helper()
 	for _, s := range []string{releaseVersion, head} {
 		if !bytes.Contains(bin, []byte(s)) {
 			t.Errorf("the binary does not hold %q (linked in with -X)", s)
@@ -272,8 +288,8 @@ func checkBinary(t *testing.T, bin []byte, want elfWant, head string) *buildinfo
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	wantSettings := maps.Clone(want.goenv)
-	maps.Copy(wantSettings, map[string]string{"GOOS": "linux", "CGO_ENABLED": "0", "-trimpath": "true", "-tags": "gatewayonly"})
+	wantSettings := map[string]string{"GOOS": "linux", "CGO_ENABLED": "0", "-trimpath": "true", "-tags": tags}
+	maps.Copy(wantSettings, goenv)
 	for k, v := range wantSettings {
 		if settings[k] != v {
 			t.Errorf("build setting %s=%q, want %q (all: %v)", k, settings[k], v, settings)
