@@ -73,17 +73,7 @@ func TestCheckCommand(t *testing.T) {
 					args = append(args, dir)
 				}
 			}
-			var stdout, stderr bytes.Buffer
-			code := runCheck(args, &stdout, &stderr)
-			out := stdout.String() + stderr.String()
-			if code != c.code {
-				t.Errorf("exit %d, want %d\n%s", code, c.code, out)
-			}
-			for _, w := range c.output {
-				if !strings.Contains(out, w) {
-					t.Errorf("no %q in\n%s", w, out)
-				}
-			}
+			expectCheck(t, args, c.code, c.output)
 		})
 	}
 }
@@ -144,17 +134,24 @@ func TestCheckFileIsReadInDir(t *testing.T) {
 			"no such file or directory (-f is read in DIR, " + other + "; for ./only-here.yaml, pass -f " + filepath.Join(cwd, "only-here.yaml") + ")"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := runCheck(c.args, &stdout, &stderr)
-			out := stdout.String() + stderr.String()
-			if code != c.code {
-				t.Errorf("exit %d, want %d\n%s", code, c.code, out)
-			}
-			for _, w := range c.output {
-				if !strings.Contains(out, w) {
-					t.Errorf("no %q in\n%s", w, out)
-				}
-			}
+			expectCheck(t, c.args, c.code, c.output)
 		})
+	}
+}
+
+// expectCheck runs frontend check ARGS, which must exit with code and
+// print each of output.
+func expectCheck(t *testing.T, args []string, code int, output []string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	got := runCheck(args, &stdout, &stderr)
+	out := stdout.String() + stderr.String()
+	if got != code {
+		t.Errorf("exit %d, want %d\n%s", got, code, out)
+	}
+	for _, w := range output {
+		if !strings.Contains(out, w) {
+			t.Errorf("no %q in\n%s", w, out)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"debug/buildinfo"
 	"debug/macho"
@@ -176,28 +175,16 @@ func archivedBinary(t *testing.T, name string, data []byte, exe string, co check
 			files = append(files, file{f.Name, f.Mode(), b})
 		}
 	} else {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		walkTarGz(t, data, func(h *tar.Header, r io.Reader) {
 			if !h.ModTime.Equal(co.epoch) || h.Uid != 0 || h.Gid != 0 {
 				t.Errorf("%s has time %v and owner %d:%d, want the commit's %v and 0:0", h.Name, h.ModTime, h.Uid, h.Gid, co.epoch)
 			}
-			b, err := io.ReadAll(tr)
+			b, err := io.ReadAll(r)
 			if err != nil {
 				t.Fatal(err)
 			}
 			files = append(files, file{h.Name, h.FileInfo().Mode(), b})
-		}
+		})
 	}
 	if len(files) != 1 || files[0].name != exe || files[0].mode != 0o755 {
 		t.Fatalf("%s holds %v, want %s alone, mode 0755", name, files, exe)

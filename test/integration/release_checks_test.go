@@ -204,20 +204,8 @@ func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(layer))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var bin []byte
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTarGz(t, layer, func(h *tar.Header, r io.Reader) {
 		if h.ModTime.After(epoch) {
 			t.Errorf("%s has time %v, after SOURCE_DATE_EPOCH %v", h.Name, h.ModTime, epoch)
 		}
@@ -225,15 +213,35 @@ func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch
 			if !h.ModTime.Equal(epoch) {
 				t.Errorf("bin/frontend has time %v, want %v", h.ModTime, epoch)
 			}
-			if bin, err = io.ReadAll(tr); err != nil {
+			if bin, err = io.ReadAll(r); err != nil {
 				t.Fatal(err)
 			}
 		}
-	}
+	})
 	if bin == nil {
 		t.Fatal("no bin/frontend in the layer")
 	}
 	return m.Layers[0].Digest.String(), bin
+}
+
+// walkTarGz calls fn for each entry of a gzip'd tar, with its content.
+func walkTarGz(t *testing.T, data []byte, fn func(*tar.Header, io.Reader)) {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(h, tr)
+	}
 }
 
 // checkBinary checks one platform's gateway binary, the image's: its ELF
