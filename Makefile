@@ -30,7 +30,8 @@ frontend-image: engine
 	hack/frontend-image.sh
 
 # A release (docs/release.md): every platform, tags X.Y.Z, X.Y, X and latest,
-# provenance and SBOM, reproducible. VERSION and REGISTRY are required:
+# provenance and SBOM, reproducible, and the frontend command's archives with
+# their SHA256SUMS in dist/X.Y.Z. VERSION and REGISTRY are required:
 #   make release VERSION=v1.2.3 REGISTRY=ghcr.io            (CI, on a tag push)
 #   make release VERSION=v0.1.0 REGISTRY=127.0.0.1:PORT      (the harness's registry)
 # FORCE=1 pushes a version that exists already. No engine dependency: it uses the

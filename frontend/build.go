@@ -60,6 +60,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 	if err := llbgraph.CheckTarget(s, compileOpt(bc, src.SourceMap, first)); err != nil {
 		return nil, err
 	}
+	warnIgnoredOptions(ctx, bc, src)
 	if err := warnChecks(ctx, s, bc, src); err != nil {
 		return nil, err
 	}
@@ -97,6 +98,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 // compileOpt maps the build's options, as dockerui parsed them, to the
 // compiler's, with hooks that call the gateway.
 func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platform) llbgraph.Opt {
+	run, _ := runFlags(bc) // Build warns about what it leaves out
 	opt := llbgraph.Opt{
 		Target:             bc.Target,
 		TargetPlatform:     platform,
@@ -107,6 +109,7 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 		ImageResolveMode:   bc.ImageResolveMode,
 		CacheIDNamespace:   bc.CacheIDNamespace,
 		Labels:             bc.Labels,
+		Run:                run,
 		SourceMap:          sm,
 		ResolveImageConfig: bc.GatewayClient().ResolveImageConfig,
 		NamedContext: func(name string, p ocispecs.Platform) (func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error), error) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release the frontend image: `make release VERSION=vX.Y.Z REGISTRY=<registry>`.
+# Release the frontend: `make release VERSION=vX.Y.Z REGISTRY=<registry>`.
 #
 # Builds Dockerfile.frontend for every platform at once with docker buildx
 # (cross-compiled on the builder's platform, no emulation) and pushes one
@@ -7,13 +7,19 @@
 # latest (a pre-release such as v1.2.0-rc.1 gets only its own tag), with SLSA
 # provenance (mode=max) and an SPDX SBOM per platform. Reproducible: the layers'
 # and config's times are the commit's time (SOURCE_DATE_EPOCH, rewrite-timestamp).
-# Docs: docs/release.md.
+# Before the push, it builds the `frontend` command (for `frontend check` with no
+# checkout) for those platforms, macOS and Windows, as archives with a SHA256SUMS
+# file in $DIST, with BuildKit too (Dockerfile.frontend's archive stage), as
+# reproducible as the image. Docs: docs/release.md.
 #
 #   VERSION    required; vMAJOR.MINOR.PATCH[-PRERELEASE]
 #   REGISTRY   required; where to push: ghcr.io, or the harness's registry
 #   FORCE=1    push a version whose tag exists already
 #   IMAGE      the repository, default $REGISTRY/ohlcv-rag/ohlcv-build
 #   PLATFORMS  default: the seven below
+#   ARCHIVE_PLATFORMS  the platforms of the frontend command's archives; default:
+#              PLATFORMS, darwin/amd64, darwin/arm64 and windows/amd64; none: no archives
+#   DIST       where the archives go; default dist/X.Y.Z in the repository
 #   SBOM_GENERATOR  the SBOM scanner image; default: hack/sbom-scanner built and
 #              pushed as $REGISTRY/ohlcv-rag/ohlcv-build-sbom-scanner (hack/sbom-scanner.sh)
 #   BUILDX_BUILDER  the buildx builder (default: buildx's current one)
@@ -35,6 +41,7 @@ LICENSES="${LICENSES:-NOASSERTION}"
 version="${VERSION:-}"
 registry="${REGISTRY:-}"
 platforms="${PLATFORMS:-$DEFAULT_PLATFORMS}"
+archive_platforms="${ARCHIVE_PLATFORMS:-$platforms,darwin/amd64,darwin/arm64,windows/amd64}"
 provenance="${PROVENANCE:-mode=max}"
 
 # --- bad input: fail before building, saying which ------------------------------
@@ -49,6 +56,7 @@ if ! [[ $version =~ $semver ]]; then
 fi
 major="${BASH_REMATCH[1]}" minor="${BASH_REMATCH[2]}"
 plain="${version#v}"
+dist="${DIST:-$REPO/dist/$plain}"
 prerelease=0
 [[ $plain == *-* ]] && prerelease=1
 [[ -n $registry ]] || die "REGISTRY is not set: the registry to push to, REGISTRY=ghcr.io for the real release (the image is \$REGISTRY/$IMAGE_PATH), or the harness's (\`make engine\` prints it)"
@@ -118,23 +126,36 @@ if [[ -z $generator ]]; then
   generator="$("$REPO/hack/sbom-scanner.sh" "$registry/$IMAGE_PATH-sbom-scanner")"
 fi
 
-# --- build and push --------------------------------------------------------------
+# --- the frontend command's archives, then the image ------------------------------
 names=""
 for t in "${tags[@]}"; do names+="${names:+,}$image:$t"; done
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ohlcv-release.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
+build_args=(
+  --build-arg "VERSION=$version"
+  --build-arg "REVISION=$revision"
+  --build-arg "SOURCE_DATE_EPOCH=$epoch"
+)
+start=$SECONDS
+if [[ $archive_platforms != none ]]; then
+  log "building the frontend command's archives for $archive_platforms"
+  buildx build --progress="${PROGRESS:-plain}" \
+    --file "$REPO/Dockerfile.frontend" --target archive \
+    --platform "$archive_platforms" \
+    "${build_args[@]}" \
+    --output "type=local,dest=$tmp/archives,platform-split=false" \
+    "$REPO"
+  (cd "$tmp/archives" && sha256sum -- ohlcv-build-frontend_* >SHA256SUMS)
+fi
 log "releasing $image $version (commit $revision, $created) for $platforms"
 log "tags: ${tags[*]}"
-start=$SECONDS
 buildx build --progress="${PROGRESS:-plain}" \
   --file "$REPO/Dockerfile.frontend" \
   --platform "$platforms" \
-  --build-arg "VERSION=$version" \
-  --build-arg "REVISION=$revision" \
+  "${build_args[@]}" \
   --build-arg "CREATED=$created" \
   --build-arg "SOURCE_URL=$SOURCE_URL" \
   --build-arg "LICENSES=$LICENSES" \
-  --build-arg "SOURCE_DATE_EPOCH=$epoch" \
   --provenance "$provenance" \
   --sbom "generator=$generator,SOURCE_DATE_EPOCH=$epoch" \
   --output "type=image,\"name=$names\",push=true,rewrite-timestamp=true,oci-mediatypes=true" \
@@ -142,6 +163,12 @@ buildx build --progress="${PROGRESS:-plain}" \
   "$REPO"
 digest="$(jq -r '."containerimage.digest"' "$tmp/metadata.json")"
 [[ $digest == sha256:* ]] || die "buildx reported no image digest (metadata: $(cat "$tmp/metadata.json"))"
+if [[ $archive_platforms != none ]]; then
+  # Only this release's files are replaced in $dist; anything else there stays.
+  mkdir -p "$dist"
+  rm -f "$dist"/ohlcv-build-frontend_* "$dist/SHA256SUMS"
+  mv "$tmp/archives"/* "$dist/"
+fi
 
 echo
 echo "released $image@$digest in $((SECONDS - start))s"
@@ -150,5 +177,9 @@ echo "  created  $created (SOURCE_DATE_EPOCH=$epoch, the commit time)"
 for t in "${tags[@]}"; do echo "  tag      $image:$t"; done
 echo "  sbom     generated by $generator"
 echo "  provenance  $provenance"
+if [[ $archive_platforms != none ]]; then
+  echo "  archives $dist"
+  sed 's/^/    /' "$dist/SHA256SUMS"
+fi
 echo
 buildx imagetools inspect "$image@$digest"

@@ -65,6 +65,9 @@ type Opt struct {
 	// creates, and runs that mention $SOURCE_DATE_EPOCH get it, as in the
 	// Dockerfile frontend, so images can be reproduced.
 	Epoch *time.Time
+	// Run holds the build's flags for the containers of run-like steps
+	// (--add-host, --shm-size, --ulimit, --cgroup-parent, --network, ...).
+	Run RunFlags
 
 	// ResolveImageConfig returns an image's config and digest, as the
 	// gateway client's method of that name does. It is called concurrently,
@@ -142,7 +145,7 @@ func (c *compiler) plannedTarget() (*plan, error) {
 	}
 	if n := countOps(p); n > MaxOps {
 		st := p.target.stage
-		return nil, c.errorf(&st.Node, "", st.NameRange, "target %s reaches %d stages that compile to up to %d LLB ops, more than the %d one build may have; build a target that reaches fewer", spec.Quote(st.Name), len(p.order), n, MaxOps)
+		return nil, c.errorf(&st.Node, "", st.NameRange, "target %s compiles to up to %d LLB ops in %s, more than the %d one build may have; build a target that reaches fewer stages", spec.Quote(st.Name), n, spec.Count(len(p.order), "stage"), MaxOps)
 	}
 	return p, nil
 }

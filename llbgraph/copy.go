@@ -1,11 +1,11 @@
 package llbgraph
 
 import (
-	"fmt"
 	"path"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -107,7 +107,7 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 	}
 	from := b.p.main
 	if r := s.From; r != nil {
-		from = b.c.sourceState(r.src, b.name("from "+r.src.name), cp.From.Range)
+		from = b.c.sourceState(r.src, b.inputName("from "+r.src.name), cp.From.Range)
 	}
 	var action *llb.FileAction
 	cost := opCost + len(name) + len(dst)
@@ -153,9 +153,13 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 	}
 	// A linked copy lands on an empty layer that is merged onto base: its
 	// cache key does not depend on base, so a change below it does not
-	// invalidate it, and the layer is reused as-is.
-	layer := llb.Scratch().File(action, fileOpts...)
-	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(fmt.Sprintf("%s (link)", name)), b.c.location(s.Spec.Node.Range))
+	// invalidate it, and the layer is reused as-is. The copy and the merge
+	// are one progress group, one line in buildx, as in dockerfile2llb: the
+	// copy is a weak member, shown only with the merge. The group's id is
+	// the step's name, unique in a build, so the LLB stays deterministic.
+	group := digest.FromString(name).String()
+	layer := llb.Scratch().File(action, append(fileOpts, llb.ProgressGroup(group, name, true))...)
+	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(name+" (link)"), llb.ProgressGroup(group, name, false), b.c.location(s.Spec.Node.Range))
 	return base.WithOutput(merged.Output()), nil
 }
 

@@ -48,9 +48,9 @@ func TestLocationsCoverWholeLines(t *testing.T) {
 	}
 	// Each op, by a part of its progress name, and the lines it must span.
 	want := map[string][2]int{
-		"[base 1/2] from busybox":   {lineOf("from: busybox"), lineOf("from: busybox")},
-		"[base 1/2] workdir":        {lineOf("workdir: /w"), lineOf("workdir: /w")},
-		"[base 2/2] run: echo one":  {lineOf("echo one"), lineOf("echo one")},
+		"[base 1/3] from busybox":   {lineOf("from: busybox"), lineOf("from: busybox")},
+		"[base 2/3] workdir":        {lineOf("workdir: /w"), lineOf("workdir: /w")},
+		"[base 3/3] run: echo one":  {lineOf("echo one"), lineOf("echo one")},
 		"[app 1/6] from python":     {lineOf("from: python"), lineOf("from: python")},
 		"[app 2/6] copy: from base": {lineOf("copy: {from: base"), lineOf("copy: {from: base")}, // the copy and its link merge
 		"[app 3/6] workdir":         {lineOf("workdir: /srv"), lineOf("workdir: /srv")},

@@ -67,7 +67,7 @@ func (b *stageBuild) mount(m *Mount) (llb.RunOption, error) {
 	case spec.MountBind:
 		st := b.p.main
 		if m.From != nil {
-			st = b.c.sourceState(m.From.src, b.name("from "+m.From.src.name), m.Spec.From.Range)
+			st = b.c.sourceState(m.From.src, b.inputName("from "+m.From.src.name), m.Spec.From.Range)
 		}
 		opts := []llb.MountOption{}
 		if m.Spec.Readwrite.Value {
@@ -103,7 +103,7 @@ func (b *stageBuild) cacheMountOf(em *Mount) llb.RunOption {
 	}
 	st := llb.Scratch()
 	if r := em.From; r != nil {
-		st = b.c.sourceState(r.src, b.name("from "+r.src.name), m.From.Range)
+		st = b.c.sourceState(r.src, b.inputName("from "+r.src.name), m.From.Range)
 	}
 	opts := []llb.MountOption{llb.AsPersistentCacheDir(b.c.cacheID(id), sharing)}
 	if m.Readonly.Value {

@@ -61,7 +61,7 @@ func (b *stageBuild) parallel(s *ParallelStep) error {
 	if err := b.c.budget.spend(opCost * (len(s.Branches) + 1)); err != nil {
 		return b.c.errorf(&s.Spec.Node, "", s.Spec.Node.Range, "%v", err)
 	}
-	merged := llb.Merge(parts, llb.WithCustomName(b.name(fmt.Sprintf("parallel: merge %d branches", len(s.Branches)))), group)
+	merged := llb.Merge(parts, llb.WithCustomName(b.name("parallel: merge "+spec.Count(len(s.Branches), "branch"))), group)
 	b.state = base.WithOutput(merged.Output())
 	return nil
 }

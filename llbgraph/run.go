@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -101,12 +100,8 @@ func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, er
 			cost += len(kv)
 		}
 	}
-	switch s.Spec.Options().Network.Value {
-	case spec.NetworkNone:
-		opts = append(opts, llb.Network(pb.NetMode_NONE))
-	case spec.NetworkHost:
-		opts = append(opts, llb.Network(pb.NetMode_HOST))
-	}
+	opts = append(opts, b.c.opt.Run.options(s.Spec.Options().Network.Value)...)
+	cost += b.c.opt.Run.cost()
 	for _, m := range s.Caches {
 		opts = append(opts, b.cacheMount(m))
 	}

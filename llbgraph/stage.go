@@ -24,23 +24,31 @@ type stageBuild struct {
 	state    llb.State // the filesystem; the environment is in the steps' configs
 	platform ocispecs.Platform
 	noCache  bool
-	index    int // the step being built, 1-based; 1 is the base
-	total    int
+	index    int // the numbered vertex being built, 1-based
+	total    int // how many vertices are numbered (see numbered)
 }
 
 // compileStage builds the LLB of an evaluated stage.
 func (c *compiler) compileStage(p *plan, sp *stagePlan) error {
 	st, ev := sp.stage, sp.model
-	b := &stageBuild{c: c, p: p, sp: sp, platform: sp.platform, index: 1, total: 1 + len(st.Steps)}
+	b := &stageBuild{c: c, p: p, sp: sp, platform: sp.platform, total: numbered(sp)}
 	b.noCache = c.opt.NoCache != nil && c.opt.NoCache(st.Name)
+	if isImageBase(sp.base) {
+		b.index++
+	}
 	b.from(sp.base)
 	for _, s := range ev.Settings {
+		if changesFiles(s) {
+			b.index++
+		}
 		if err := b.step(s); err != nil {
 			return err
 		}
 	}
 	for i, s := range ev.Steps {
-		b.index = i + 2
+		if changesFiles(s) {
+			b.index++
+		}
 		if err := b.step(s); err != nil {
 			return err
 		}
@@ -51,6 +59,45 @@ func (c *compiler) compileStage(p *plan, sp *stagePlan) error {
 	}
 	sp.build = b
 	return nil
+}
+
+// Progress names number a stage's vertices as the Dockerfile frontend
+// numbers a stage's FROM, WORKDIR, COPY and RUN: [stage 2/5]. The base is
+// numbered when it is an image (a stage or scratch makes no vertex), and so
+// are the stage's workdir and each step that changes files; a parallel
+// group is one number, its branches "parallel 1/3" and so on within it.
+
+// numbered is how many of an evaluated stage's vertices progress names
+// number.
+func numbered(sp *stagePlan) int {
+	n := 0
+	if isImageBase(sp.base) {
+		n++
+	}
+	for _, steps := range [][]Step{sp.model.Settings, sp.model.Steps} {
+		for _, s := range steps {
+			if changesFiles(s) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// isImageBase reports whether a stage's base is an image of its own, a
+// vertex in progress.
+func isImageBase(base *source) bool {
+	return base.kind == SourceImage && !isEmptyImage(base.image)
+}
+
+// changesFiles reports whether an evaluated step makes a vertex: every
+// kind but env and user, which change only the configuration.
+func changesFiles(s Step) bool {
+	switch s.(type) {
+	case *EnvStep, *UserStep:
+		return false
+	}
+	return true
 }
 
 // from starts the stage on its base's filesystem.
@@ -150,6 +197,18 @@ const maxNameLen = 160
 // name is a progress name for the current step: [stage 3/6] what. User text
 // in it is escaped, so it cannot rewrite a terminal.
 func (b *stageBuild) name(what string) string {
+	return b.label(" "+strconv.Itoa(b.index)+"/"+strconv.Itoa(b.total), what)
+}
+
+// inputName is a progress name for an image a step reads (copy or mount
+// from:), which is no step of its own, and which several steps may read:
+// [stage] what, with no number.
+func (b *stageBuild) inputName(what string) string {
+	return b.label("", what)
+}
+
+// label is [stage<number>] what, bounded and escaped.
+func (b *stageBuild) label(number, what string) string {
 	if len(what) > maxNameLen {
 		cut := maxNameLen
 		for cut > 0 && !utf8.RuneStart(what[cut]) {
@@ -157,7 +216,7 @@ func (b *stageBuild) name(what string) string {
 		}
 		what = what[:cut] + "..."
 	}
-	return spec.Escape(b.c.prefix(b.platform, spec.Shorten(b.sp.stage.Name)+" "+strconv.Itoa(b.index)+"/"+strconv.Itoa(b.total)) + " " + what)
+	return spec.Escape(b.c.prefix(b.platform, spec.Shorten(b.sp.stage.Name)+number) + " " + what)
 }
 
 // prefix brackets a label, with the platform first in multi-platform builds.

@@ -348,7 +348,7 @@ func TestOpLimitIsCheckedBeforeResolving(t *testing.T) {
 		return "", "", nil, fmt.Errorf("not expected")
 	}
 	_, err := Compile(context.Background(), loadSpec(t, b.String()), opt)
-	if want := `ohlcv.build.yaml:3:3: stages.a: target "a" reaches 1 stages that compile to up to 12001 LLB ops, more than the 12000 one build may have`; err == nil || !strings.HasPrefix(err.Error(), want) {
+	if want := `ohlcv.build.yaml:3:3: stages.a: target "a" compiles to up to 12001 LLB ops in 1 stage, more than the 12000 one build may have`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 	if resolved.Load() {

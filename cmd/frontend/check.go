@@ -35,13 +35,14 @@ const (
 // runCheck is `frontend check [-f FILE] [--format text|json|sarif]
 // [--target T] [DIR]`: the build checks with no daemon, for pre-commit
 // hooks and CI. DIR is the build context (default .), whose .dockerignore
-// counts; FILE defaults to DIR/ohlcv.build.yaml. It prints the findings and
-// returns 1 when there are any, or the load errors (or the error of a
-// stage that does not evaluate, as a build would fail with it) and 2.
+// counts; FILE is read in DIR (an absolute FILE where it is) and defaults
+// to ohlcv.build.yaml. It prints the findings and returns 1 when there are
+// any, or the load errors (or the error of a stage that does not evaluate,
+// as a build would fail with it) and 2.
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("frontend check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "", "the spec (default: DIR/"+spec.DefaultFilename+")")
+	file := fs.String("f", "", "the spec, read in DIR unless absolute (default: "+spec.DefaultFilename+")")
 	format := fs.String("format", "text", "output format: text, json or sarif")
 	target := fs.String("target", "", "check only the stages this target reaches")
 	fs.Usage = func() {
@@ -66,7 +67,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	name, dir := specPath(*file, dirs)
 
-	data, findings, err := checkFile(name, dir, *target)
+	data, findings, err := checkFile(name, *file, dir, *target)
 	out, ferr := formatCheck(*format, name, data, findings, err)
 	if ferr != nil {
 		fmt.Fprintln(stderr, "error:", ferr)
@@ -87,18 +88,18 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return checkClean
 }
 
-// checkFile loads the spec, evaluates it as a build for this machine's
-// architecture would with the args' defaults, and runs the checks its
-// configuration enables, with the context's .dockerignore. It returns the
-// spec's bytes as read, for the JSON output's source, also when they fail
-// to load. When a stage (of the target) cannot be evaluated, it returns
-// the findings about the others and the error a build fails with.
-func checkFile(file, dir, target string) ([]byte, []check.Finding, error) {
-	dt, err := os.ReadFile(file)
+// checkFile loads the spec (name, for -f file), evaluates it as a build for
+// this machine's architecture would with the args' defaults, and runs the
+// checks its configuration enables, with the context's .dockerignore. It
+// returns the spec's bytes as read, for the JSON output's source, also when
+// they fail to load. When a stage (of the target) cannot be evaluated, it
+// returns the findings about the others and the error a build fails with.
+func checkFile(name, file, dir, target string) ([]byte, []check.Finding, error) {
+	dt, err := readSpec(name, file, dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := spec.Load(file, dt)
+	s, err := spec.Load(name, dt)
 	if err != nil {
 		return dt, nil, err
 	}
@@ -161,7 +162,7 @@ func formatCheck(format, file string, data []byte, findings []check.Finding, loa
 		fmt.Fprintf(&b, "%s:%d:%d: %s: %s (%s)\n", spec.Escape(file), f.Range.Start.Line, f.Range.Start.Column, f.Rule.Name, f.Message, f.Rule.URL())
 	}
 	if len(findings) > 0 {
-		fmt.Fprintf(&b, "%d findings in %s\n", len(findings), spec.Escape(file))
+		fmt.Fprintf(&b, "%s in %s\n", spec.Count(len(findings), "finding"), spec.Escape(file))
 	}
 	return []byte(b.String()), nil
 }

@@ -61,7 +61,10 @@ func TestCheckCommand(t *testing.T) {
 		{"clean", map[string]string{"ohlcv.build.yaml": clean}, nil, 0, nil},
 		{"findings", map[string]string{"ohlcv.build.yaml": checkedSpec}, nil, 1, []string{
 			"ohlcv.build.yaml:2:8: SecretInArgOrEnv:", "ohlcv.build.yaml:4:3: MissingHealthcheck:", "ohlcv.build.yaml:4:3: RunsAsRoot:",
-			"ohlcv.build.yaml:8:21: SecretFileCopied: this copies the whole context, and neither .dockerignore nor exclude leaves out .env, *.pem, *.key, id_rsa*, .npmrc, .netrc, .pypirc"}},
+			"ohlcv.build.yaml:8:21: SecretFileCopied: this copies the whole context, and neither .dockerignore nor exclude leaves out .env, *.pem, *.key, id_rsa*, .npmrc, .netrc, .pypirc",
+			"\n5 findings in "}},
+		{"one finding", map[string]string{"ohlcv.build.yaml": "version: 1\nstages:\n  app:\n    description: A tool\n    from: python\n"}, nil, 1, []string{
+			"ohlcv.build.yaml:5:11: UnpinnedBaseImage:", "\n1 finding in "}},
 		{"dockerignore counts", map[string]string{"ohlcv.build.yaml": checkedSpec, ".dockerignore": ".env\n*.pem\n*.key\nid_rsa*\n"}, nil, 1, []string{
 			"SecretFileCopied: this copies the whole context, and neither .dockerignore nor exclude leaves out .npmrc, .netrc, .pypirc"}},
 		{"json", map[string]string{"ohlcv.build.yaml": checkedSpec}, []string{"--format", "json"}, 1, []string{`"ruleName": "RunsAsRoot"`, `"url": "https://github.com/ohlcv-rag/ohlcv-build/blob/main/docs/checks.md#runsasroot"`}},
@@ -86,17 +89,7 @@ func TestCheckCommand(t *testing.T) {
 					args = append(args, dir)
 				}
 			}
-			var stdout, stderr bytes.Buffer
-			code := runCheck(args, &stdout, &stderr)
-			out := stdout.String() + stderr.String()
-			if code != c.code {
-				t.Errorf("exit %d, want %d\n%s", code, c.code, out)
-			}
-			for _, w := range c.output {
-				if !strings.Contains(out, w) {
-					t.Errorf("no %q in\n%s", w, out)
-				}
-			}
+			expectCheck(t, args, c.code, c.output)
 		})
 	}
 }
@@ -130,5 +123,52 @@ func TestCheckSARIFIsValid(t *testing.T) {
 				t.Errorf("a load error is not a failed execution:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// -f is read in DIR: `check -f ohlcv.build.yaml /other/dir` checks
+// /other/dir's spec, not the current directory's; an absolute -f is read
+// where it is, with DIR's .dockerignore; and a -f that names a file only
+// from the current directory fails, saying how -f is read.
+func TestCheckFileIsReadInDir(t *testing.T) {
+	clean := "version: 1\nstages:\n  app:\n    description: A tool\n    from: python:3.11-slim\n"
+	cwd := writeDir(t, map[string]string{"ohlcv.build.yaml": clean, "app.yaml": clean, "only-here.yaml": clean})
+	t.Chdir(cwd)
+	other := writeDir(t, map[string]string{"ohlcv.build.yaml": checkedSpec, "app.yaml": checkedSpec})
+	ignoring := writeDir(t, map[string]string{".dockerignore": ".env\n*.pem\n*.key\nid_rsa*\n.npmrc\n.netrc\n.pypirc\n"})
+	for _, c := range []struct {
+		name   string
+		args   []string
+		code   int
+		output []string
+	}{
+		{"default file in DIR", []string{other}, 1, []string{filepath.Join(other, "ohlcv.build.yaml") + ":4:3: RunsAsRoot:"}},
+		{"-f in DIR", []string{"-f", "ohlcv.build.yaml", other}, 1, []string{filepath.Join(other, "ohlcv.build.yaml") + ":4:3: RunsAsRoot:"}},
+		{"-f after DIR", []string{other, "-f", "app.yaml"}, 1, []string{filepath.Join(other, "app.yaml") + ":4:3: RunsAsRoot:"}},
+		{"-f without DIR", []string{"-f", "app.yaml"}, 0, nil},
+		{"absolute -f, DIR's .dockerignore", []string{"-f", filepath.Join(other, "app.yaml"), ignoring}, 1, []string{filepath.Join(other, "app.yaml") + ":4:3: RunsAsRoot:", "\n4 findings in "}},
+		{"-f from the current directory", []string{"-f", "only-here.yaml", other}, 2, []string{
+			"no such file or directory (-f is read in DIR, " + other + "; for ./only-here.yaml, pass -f " + filepath.Join(cwd, "only-here.yaml") + ")"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			expectCheck(t, c.args, c.code, c.output)
+		})
+	}
+}
+
+// expectCheck runs frontend check ARGS, which must exit with code and
+// print each of output.
+func expectCheck(t *testing.T, args []string, code int, output []string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	got := runCheck(args, &stdout, &stderr)
+	out := stdout.String() + stderr.String()
+	if got != code {
+		t.Errorf("exit %d, want %d\n%s", got, code, out)
+	}
+	for _, w := range output {
+		if !strings.Contains(out, w) {
+			t.Errorf("no %q in\n%s", w, out)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/graph"
@@ -16,7 +15,7 @@ import (
 // daemon: frontend graph [-f FILE] [--target T] [--format mermaid|dot] [dir].
 func runGraph(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("frontend graph", flag.ContinueOnError)
-	file := fs.String("f", "", "the spec (default: DIR/"+spec.DefaultFilename+")")
+	file := fs.String("f", "", "the spec, read in DIR unless absolute (default: "+spec.DefaultFilename+")")
 	target := fs.String("target", "", "draw only the stages this stage reaches (default: every stage)")
 	format := fs.String("format", "mermaid", "output format: "+strings.Join(graph.Formats, " or "))
 	fs.Usage = func() {
@@ -37,8 +36,8 @@ func runGraph(w io.Writer, args []string) error {
 	if err := graph.CheckFormat(*format); err != nil {
 		return err
 	}
-	name, _ := specPath(*file, dirs)
-	data, err := os.ReadFile(name)
+	name, dir := specPath(*file, dirs)
+	data, err := readSpec(name, *file, dir)
 	if err != nil {
 		return err
 	}

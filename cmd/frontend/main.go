@@ -17,11 +17,26 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/frontend"
 )
 
+// usage lists the subcommands, for a person who runs the binary by hand.
+const usage = `usage: frontend COMMAND [ARGS]
+
+  check    run the build checks on a spec, with no daemon (docs/checks.md)
+  graph    print the stages of a spec as a graph (docs/graph.md)
+  schema   print the spec's JSON Schema (docs/editors.md)
+  build    build a spec with this frontend in-process, against BUILDKIT_HOST
+  version  print the version
+
+With no command, under BuildKit, it serves the gateway API: name it on the
+first line of a spec, # syntax=ghcr.io/ohlcv-rag/ohlcv-build:1.
+`
+
 func main() {
 	var err error
 	switch {
-	case len(os.Args) > 1 && (os.Args[1] == "-version" || os.Args[1] == "--version"):
+	case len(os.Args) > 1 && (os.Args[1] == "version" || os.Args[1] == "-version" || os.Args[1] == "--version"):
 		printVersion(os.Stdout)
+	case len(os.Args) > 1 && (os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help"):
+		fmt.Print(usage)
 	case len(os.Args) > 1 && os.Args[1] == "build":
 		err = runBuild(appcontext.Context(), os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "check":
@@ -30,6 +45,13 @@ func main() {
 		err = runSchema(os.Stdout, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "graph":
 		err = runGraph(os.Stdout, os.Args[2:])
+	case len(os.Args) > 1:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	case os.Getenv("BUILDKIT_SESSION_ID") == "":
+		// BuildKit's gateway always sets it; a person at a terminal does not.
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
 	default:
 		err = grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build)
 	}

@@ -21,11 +21,15 @@ var (
 //	ohlcv-build frontend v0.1.0 (commit 9f18f81..., go1.26.8)
 //
 // Without a link-time commit it falls back to the VCS stamp that `go build`
-// records in a git checkout.
+// records in a git checkout; without a link-time version, to the module
+// version that `go install ...@v1.2.3` records.
 func printVersion(w io.Writer) {
-	rev, goVersion := commit, runtime.Version()
+	ver, rev, goVersion := version, commit, runtime.Version()
 	if info, ok := debug.ReadBuildInfo(); ok {
 		goVersion = info.GoVersion
+		if v := info.Main.Version; ver == "dev" && v != "" && v != "(devel)" {
+			ver = v
+		}
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" && rev == "" {
 				rev = s.Value
@@ -35,5 +39,5 @@ func printVersion(w io.Writer) {
 	if rev == "" {
 		rev = "unknown"
 	}
-	fmt.Fprintf(w, "ohlcv-build frontend %s (commit %s, %s)\n", version, rev, goVersion)
+	fmt.Fprintf(w, "ohlcv-build frontend %s (commit %s, %s)\n", ver, rev, goVersion)
 }

@@ -199,5 +199,5 @@ func Error(s *spec.Spec, c Config, findings []Finding) error {
 		}
 	}
 	f := findings[0]
-	return spec.Errorf(s.Filename, f.Path, f.Range, "%d check findings (%s), and check: {error: true} makes them errors; the first: %s", len(findings), strings.Join(names, ", "), f.Message)
+	return spec.Errorf(s.Filename, f.Path, f.Range, "%s (%s), and check: {error: true} makes them errors; the first: %s", spec.Count(len(findings), "check finding"), strings.Join(names, ", "), f.Message)
 }

@@ -144,7 +144,7 @@ func TestConfig(t *testing.T) {
 	if len(findings) != 1 || findings[0].Rule.Name != "UndescribedTarget" {
 		t.Errorf("skip all runs only the experimental rule asked for: %v", findings)
 	}
-	if err := Error(s, c, findings); err == nil || !strings.Contains(err.Error(), "f.yaml:6:10: stages.a: 1 check findings (UndescribedTarget), and check: {error: true} makes them errors") {
+	if err := Error(s, c, findings); err == nil || !strings.Contains(err.Error(), "f.yaml:6:10: stages.a: 1 check finding (UndescribedTarget), and check: {error: true} makes them errors") {
 		t.Errorf("error: %v", err)
 	}
 	if err := Error(s, Config{}, findings); err != nil {

@@ -248,7 +248,8 @@ func TestSummary(t *testing.T) {
 		step spec.Step
 		want string
 	}{
-		{&spec.RunStep{Run: *spec.Shell("set -e\n  make all\n")}, "run: set -e ..."},
+		{&spec.RunStep{Run: *spec.Shell("set -e\n  make all\n")}, "run: make all"},
+		{&spec.RunStep{Run: *spec.Shell("set -e\n  make all\n  make test\n")}, "run: make all ..."},
 		{&spec.RunStep{Run: *spec.Exec("python", "-m", "pytest")}, "run: python -m pytest"},
 		{&spec.AptStep{Apt: spec.Strs("curl", "git")}, "apt: curl git"},
 		{&spec.UvStep{Uv: *spec.Shell("tool install ruff")}, "uv: tool install ruff"},

@@ -135,7 +135,7 @@ func (l *errorList) err() error {
 		errs = append(errs, e)
 	}
 	if l.dropped > 0 {
-		errs = append(errs, &Error{Filename: l.filename, Msg: fmt.Sprintf("and %d more problems: fix these first", l.dropped)})
+		errs = append(errs, &Error{Filename: l.filename, Msg: "and " + Count(l.dropped, "more problem") + ": fix these first"})
 	}
 	return errors.Join(errs...)
 }

@@ -3,7 +3,6 @@ package spec
 import (
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -416,9 +415,9 @@ func WalkSteps(steps []Step, fn func(Step)) {
 }
 
 // Summary describes a step in one line, for progress names and pictures:
-// its kind and the first line of what it runs, installs, copies or sets,
-// as in "run: uv sync --frozen" or "copy: from builder: /app -> /app". A
-// script of several lines ends in "...". The text is as written: escape it
+// its kind and the first command of what it runs, installs, copies or
+// sets, as in "run: uv sync --frozen" or "copy: from builder: /app -> /app".
+// A script of several commands ends in "..." (see scriptSummary). The text is as written: escape it
 // before printing.
 func Summary(s Step) string {
 	var what string
@@ -444,14 +443,7 @@ func Summary(s Step) string {
 	case *UserStep:
 		what = s.User.String()
 	case *ParallelStep:
-		what = strconv.Itoa(len(s.Parallel)) + " branches"
+		what = Count(len(s.Parallel), "branch")
 	}
-	what = strings.TrimSpace(what)
-	if line, rest, more := strings.Cut(what, "\n"); more {
-		what = strings.TrimSpace(line)
-		if strings.TrimSpace(rest) != "" {
-			what += " ..."
-		}
-	}
-	return string(s.Kind()) + ": " + what
+	return string(s.Kind()) + ": " + scriptSummary(what)
 }

@@ -118,7 +118,7 @@ func TestFeaturesInEveryMode(t *testing.T) {
 			if strings.Contains(o.progress.text(), secret) {
 				t.Errorf("the secret's value is in the progress log")
 			}
-			if !strings.Contains(o.progress.text(), "[app 8/9] parallel 2/2 run: echo two > /app/two") {
+			if !strings.Contains(o.progress.text(), "[app 9/9] parallel 2/2 run: echo two > /app/two") {
 				t.Errorf("progress names are not readable:\n%s", o.progress.text())
 			}
 		})

@@ -98,7 +98,7 @@ func TestTwoPlatforms(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("per platform: %v, want %v", got, want)
 	}
-	if n, m := len(o.progress.named("[linux/amd64 build 3/3] go: build")), len(o.progress.named("[linux/amd64/v2 build")); n != 2 || m != 0 {
+	if n, m := len(o.progress.named("[linux/amd64 build 4/4] go: build")), len(o.progress.named("[linux/amd64/v2 build")); n != 2 || m != 0 {
 		t.Errorf("want the build stage on the build platform once per target, got %d, and %d on linux/amd64/v2\n%s", n, m, o.progress.text())
 	}
 }
@@ -195,7 +195,7 @@ func TestCrossCompiledPlatforms(t *testing.T) {
 			t.Errorf("%s: build settings %v, want GOOS=linux CGO_ENABLED=0", platform, settings)
 		}
 	}
-	if n := len(o.progress.named("[linux/amd64 build 3/3] go: build")); n != len(platforms) {
+	if n := len(o.progress.named("[linux/amd64 build 4/4] go: build")); n != len(platforms) {
 		t.Errorf("the build stage ran %d times on linux/amd64, want once per target (%d)\n%s", n, len(platforms), o.progress.text())
 	}
 	for _, p := range platforms {

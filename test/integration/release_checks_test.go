@@ -209,20 +209,8 @@ func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch
 		t.Fatal(err)
 	}
 	defer layer.Close()
-	zr, err := gzip.NewReader(layer)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var bin []byte
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTarGz(t, layer, func(h *tar.Header, r io.Reader) {
 		if h.ModTime.After(epoch) {
 			t.Errorf("%s has time %v, after SOURCE_DATE_EPOCH %v", h.Name, h.ModTime, epoch)
 		}
@@ -230,21 +218,50 @@ func imageBinary(t *testing.T, reg, repo string, desc ocispecs.Descriptor, epoch
 			if !h.ModTime.Equal(epoch) {
 				t.Errorf("bin/frontend has time %v, want %v", h.ModTime, epoch)
 			}
-			if bin, err = io.ReadAll(tr); err != nil {
+			if bin, err = io.ReadAll(r); err != nil {
 				t.Fatal(err)
 			}
 		}
-	}
+	})
 	if bin == nil {
 		t.Fatal("no bin/frontend in the layer")
 	}
 	return m.Layers[0].Digest.String(), bin
 }
 
-// checkBinary checks one platform's binary: its ELF header and Go build
-// settings (cross-compiled, CGO_ENABLED=0, -trimpath, stripped, the release's
-// version and commit linked in). It runs none of it.
+// walkTarGz calls fn for each entry of a gzip'd tar, with its content.
+func walkTarGz(t *testing.T, data io.Reader, fn func(*tar.Header, io.Reader)) {
+	t.Helper()
+	zr, err := gzip.NewReader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(h, tr)
+	}
+}
+
+// checkBinary checks one platform's gateway binary, the image's: its ELF
+// header and Go build settings (cross-compiled, CGO_ENABLED=0, -trimpath,
+// -tags gatewayonly, stripped, the release's version and commit linked in).
+// It runs none of it.
 func checkBinary(t *testing.T, bin []byte, want elfWant, head string) *buildinfo.BuildInfo {
+	t.Helper()
+	checkELF(t, bin, want)
+	return checkGoBinary(t, bin, want.goenv, "gatewayonly", head)
+}
+
+// checkELF checks an ELF binary's header against want, and that it is
+// stripped.
+func checkELF(t *testing.T, bin []byte, want elfWant) {
 	t.Helper()
 	f, err := elf.NewFile(bytes.NewReader(bin))
 	if err != nil {
@@ -264,6 +281,13 @@ func checkBinary(t *testing.T, bin []byte, want elfWant, head string) *buildinfo
 			t.Errorf("the binary has section %s: not stripped", s.Name)
 		}
 	}
+}
+
+// checkGoBinary checks the Go build settings of a release binary for any
+// OS: goenv, GOOS from it or linux, CGO_ENABLED=0, -trimpath and the build
+// tags, with the release's version and commit linked in.
+func checkGoBinary(t *testing.T, bin []byte, goenv map[string]string, tags, head string) *buildinfo.BuildInfo {
+	t.Helper()
 	for _, s := range []string{releaseVersion, head} {
 		if !bytes.Contains(bin, []byte(s)) {
 			t.Errorf("the binary does not hold %q (linked in with -X)", s)
@@ -277,8 +301,8 @@ func checkBinary(t *testing.T, bin []byte, want elfWant, head string) *buildinfo
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	wantSettings := maps.Clone(want.goenv)
-	maps.Copy(wantSettings, map[string]string{"GOOS": "linux", "CGO_ENABLED": "0", "-trimpath": "true", "-tags": "gatewayonly"})
+	wantSettings := map[string]string{"GOOS": "linux", "CGO_ENABLED": "0", "-trimpath": "true", "-tags": tags}
+	maps.Copy(wantSettings, goenv)
 	for k, v := range wantSettings {
 		if settings[k] != v {
 			t.Errorf("build setting %s=%q, want %q (all: %v)", k, settings[k], v, settings)

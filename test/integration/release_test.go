@@ -87,7 +87,7 @@ func gitOutput(t *testing.T, dir string, args ...string) string {
 
 // releaseVars are the variables of hack/release.sh; the test's own
 // environment must not leak them into a run.
-var releaseVars = []string{"VERSION", "REGISTRY", "FORCE", "IMAGE", "PLATFORMS", "SBOM_GENERATOR", "PROVENANCE", "LICENSES"}
+var releaseVars = []string{"VERSION", "REGISTRY", "FORCE", "IMAGE", "PLATFORMS", "ARCHIVE_PLATFORMS", "DIST", "SBOM_GENERATOR", "PROVENANCE", "LICENSES"}
 
 // makeRelease runs `make release VARS...` in dir with the engine's buildx
 // builder (unless env names another) and returns its output.
@@ -120,6 +120,13 @@ func withoutVars(env []string, names ...string) []string {
 
 // released is the "released IMAGE@DIGEST" line of make release.
 var releasedLine = regexp.MustCompile(`(?m)^released (\S+)@(sha256:[0-9a-f]{64}) in `)
+
+// archivesLine is the line of make release that says where the archives are.
+var archivesLine = regexp.MustCompile(`(?m)^  archives (\S+)$`)
+
+// noArchives leaves the frontend command's archives out of a release whose
+// test is about something else: each would link every platform's binary.
+const noArchives = "ARCHIVE_PLATFORMS=none"
 
 // mustRelease runs make release, which must succeed, and returns the
 // pushed index's digest and the output.
@@ -200,7 +207,9 @@ func TestReleaseBadInput(t *testing.T) {
 // platform with provenance (mode=max) naming the commit and an SBOM listing
 // its binary's Go modules, and labels; each platform's binary is what it
 // claims by its ELF header and Go build info; the amd64 one prints the
-// version, commit and Go version; a fresh daemon given `# syntax=` with the
+// version, commit and Go version; the frontend command's archives are
+// there for every platform, macOS and Windows too (checkArchives); a fresh
+// daemon given `# syntax=` with the
 // public channel name pulls the amd64 variant from the index and builds
 // with it; the same version again needs FORCE=1; a pre-release moves no
 // channel, and a release of an older line moves only its own.
@@ -211,6 +220,11 @@ func TestRelease(t *testing.T) {
 	// FORCE=1: an earlier run of this test may have released v0.1.0 here.
 	digest, out := mustRelease(t, co.dir, nil, "VERSION="+releaseVersion, "REGISTRY="+reg, "FORCE=1")
 	t.Logf("released %s@%s from %s", image, digest, co.head)
+	if m := archivesLine.FindStringSubmatch(out); m == nil || m[1] != filepath.Join(co.dir, "dist", strings.TrimPrefix(releaseVersion, "v")) {
+		t.Errorf("make release did not say the archives are in dist/%s: %q\n%s", strings.TrimPrefix(releaseVersion, "v"), m, tail(out, 30))
+	} else {
+		checkArchives(t, m[1], co)
+	}
 
 	idx := inspectIndex(t, image+"@"+digest)
 	wantTags := []string{"0.1.0", "0.1", "0", "latest"}
@@ -282,7 +296,7 @@ func TestRelease(t *testing.T) {
 
 	t.Run("pre-release gets only its own tag", func(t *testing.T) {
 		rc := releaseVersion + "-rc.1"
-		rcDigest, out := mustRelease(t, co.dir, nil, "VERSION="+rc, "REGISTRY="+reg, "FORCE=1")
+		rcDigest, out := mustRelease(t, co.dir, nil, "VERSION="+rc, "REGISTRY="+reg, "FORCE=1", noArchives)
 		if n := strings.Count(out, "  tag      "); n != 1 || !strings.Contains(out, "tag      "+image+":0.1.0-rc.1\n") {
 			t.Errorf("make release listed %d tags, want only %s:0.1.0-rc.1:\n%s", n, image, tail(out, 30))
 		}
@@ -304,8 +318,8 @@ func TestRelease(t *testing.T) {
 	t.Run("channels only move forward", func(t *testing.T) {
 		// A repository of its own: v0.2.0, then a fix of the older line.
 		scratch := reg + "/channels-" + randomToken(t)[:8] + "/ohlcv-build"
-		newer, _ := mustRelease(t, co.dir, nil, "VERSION=v0.2.0", "REGISTRY="+reg, "IMAGE="+scratch)
-		older, out := mustRelease(t, co.dir, nil, "VERSION="+releaseVersion, "REGISTRY="+reg, "IMAGE="+scratch)
+		newer, _ := mustRelease(t, co.dir, nil, "VERSION=v0.2.0", "REGISTRY="+reg, "IMAGE="+scratch, noArchives)
+		older, out := mustRelease(t, co.dir, nil, "VERSION="+releaseVersion, "REGISTRY="+reg, "IMAGE="+scratch, noArchives)
 		for tag, want := range map[string]string{"0.2.0": newer, "0.2": newer, "0": newer, "latest": newer, "0.1.0": older, "0.1": older} {
 			if got := manifestDigest(t, scratch+":"+tag); got != want {
 				t.Errorf("%s:%s is %s, want %s", scratch, tag, got, want)

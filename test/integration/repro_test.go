@@ -182,7 +182,7 @@ func deletePath(v any, path []string) bool {
 // TestReproducibleRelease: two fresh buildkitd daemons, each started for
 // this test with empty state, release the same commit at once (make release
 // VERSION=v0.1.0, the same SBOM scanner). Every platform's image manifest is
-// the same, byte for byte; the SBOM attestations are the same; the
+// the same, byte for byte, and so are the frontend command's archives; the SBOM attestations are the same; the
 // provenance attestations differ only in the per-invocation fields
 // (perInvocation), and are otherwise the same. Released
 // again without provenance (PROVENANCE=false, from each daemon's cache), the
@@ -197,6 +197,7 @@ func TestReproducibleRelease(t *testing.T) {
 
 	type release struct {
 		name, builder, registry string
+		dist                    string // the frontend command's archives
 		digest, out             string
 		err                     error
 	}
@@ -207,14 +208,19 @@ func TestReproducibleRelease(t *testing.T) {
 		// and its tags. Each run's digest comes from its own output, so it does
 		// not matter which daemon's push a tag ends up on.
 		r.registry = reg + "/repro-" + run
+		r.dist = t.TempDir()
 		startFreshDaemon(t, "repro-"+r.name, r.builder, bx)
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, r := range rels {
 		wg.Go(func() {
+			// Archives of two platforms, whose binaries build beside the
+			// image's, stand for all: each of the others would compile the
+			// command from nothing on both daemons.
 			r.out, r.err = makeRelease(t, co.dir, []string{bx, "BUILDX_BUILDER=" + r.builder},
-				"VERSION="+releaseVersion, "REGISTRY="+r.registry, "SBOM_GENERATOR="+scanner, "FORCE=1")
+				"VERSION="+releaseVersion, "REGISTRY="+r.registry, "SBOM_GENERATOR="+scanner, "FORCE=1",
+				"ARCHIVE_PLATFORMS=linux/amd64,linux/arm64", "DIST="+r.dist)
 		})
 	}
 	wg.Wait()
@@ -238,6 +244,11 @@ func TestReproducibleRelease(t *testing.T) {
 		if db := ib.images[p]; da.Digest != db.Digest {
 			t.Errorf("%s: image manifest %s on daemon a, %s on daemon b", p, da.Digest, db.Digest)
 		}
+	}
+
+	sumsA, sumsB := readFile(t, filepath.Join(a.dist, "SHA256SUMS")), readFile(t, filepath.Join(b.dist, "SHA256SUMS"))
+	if strings.Count(sumsA, "ohlcv-build-frontend_") != 2 || sumsA != sumsB {
+		t.Errorf("the archives differ between the daemons, or are not two:\n%s---\n%s", sumsA, sumsB)
 	}
 
 	sa := imagetools(t, "--format", "{{json .SBOM}}", ref(a, a.digest))
@@ -266,7 +277,7 @@ func TestReproducibleRelease(t *testing.T) {
 	// The same releases without provenance, from each daemon's cache.
 	for _, r := range rels {
 		d, _ := mustRelease(t, co.dir, []string{bx, "BUILDX_BUILDER=" + r.builder},
-			"VERSION="+releaseVersion, "REGISTRY="+r.registry+"-np", "SBOM_GENERATOR="+scanner, "PROVENANCE=false", "FORCE=1")
+			"VERSION="+releaseVersion, "REGISTRY="+r.registry+"-np", "SBOM_GENERATOR="+scanner, "PROVENANCE=false", "FORCE=1", noArchives)
 		r.digest = d
 		t.Logf("daemon %s without provenance: %s", r.name, d)
 	}
