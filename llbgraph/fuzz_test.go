@@ -1,4 +1,4 @@
-package llbgraph
+package llbgraph_test
 
 import (
 	"context"
@@ -8,8 +8,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"syscall"
 	"time"
 
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/check"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -33,9 +36,13 @@ var fuzzSeeds = []string{
 }
 
 // FuzzLoadCompile feeds arbitrary bytes to Load and, when they load, to
-// Compile for every stage, and marshals the result. Nothing may panic,
-// every error must name the file (Load's and Compile's alike), and no input
-// may allocate more than the memory bound.
+// the checks (every stage evaluated, as `frontend check` and a build's
+// warnings see it) and to Compile for every stage, and marshals each
+// result. Nothing may panic, every error must name the file (Load's and
+// Compile's alike), and no input may take more than the bounds docs/spec.md
+// promises for a spec: 256 MB allocated and 1 s of CPU time. The time is
+// not asserted under the race detector, which slows the code several times
+// over (make unit runs the seeds with -race; make fuzz runs without).
 func FuzzLoadCompile(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*/ohlcv.build.yaml")
 	files = append(files, "../ohlcv.build.yaml", "../examples/ohlcv-rag/offline.build.yaml")
@@ -59,12 +66,32 @@ func FuzzLoadCompile(f *testing.F) {
 		}()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
+		cpu := cpuTime()
 		fuzzOne(t, data)
+		used := cpuTime() - cpu
 		runtime.ReadMemStats(&after)
-		if n := after.TotalAlloc - before.TotalAlloc; n > MaxMemory {
-			t.Fatalf("allocated %d MiB, more than the %d MiB bound", n>>20, MaxMemory>>20)
+		if n := after.TotalAlloc - before.TotalAlloc; n > llbgraph.MaxMemory {
+			t.Fatalf("allocated %d MiB, more than the %d MiB bound", n>>20, llbgraph.MaxMemory>>20)
+		}
+		if used > maxCPU && !raceEnabled {
+			t.Fatalf("took %s of CPU, more than the %s bound", used, maxCPU)
 		}
 	})
+}
+
+// maxCPU is the time bound docs/spec.md promises for any spec of at most
+// 1 MiB.
+const maxCPU = time.Second
+
+// cpuTime is the CPU time the process has used: one input at a time runs
+// in a fuzz worker, so the difference around fuzzOne is that input's
+// (with the garbage collector's share of it).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fuzzOne(t *testing.T, data []byte) {
@@ -73,15 +100,33 @@ func fuzzOne(t *testing.T, data []byte) {
 		checkFuzzError(t, err)
 		return
 	}
+	if err := check.ValidateConfig(s); err != nil {
+		checkFuzzError(t, err)
+	}
+	eval := llbgraph.TestOpt("")
+	eval.ResolveImageConfig = nil // as `frontend check` evaluates
+	m, err := llbgraph.Evaluate(context.Background(), s, eval)
+	if err != nil {
+		checkFuzzError(t, err)
+	} else {
+		for _, f := range check.Run(m, check.SpecConfig(s), check.Input{}) {
+			if f.Rule == nil || f.Message == "" {
+				t.Fatalf("a finding without a rule or a message: %+v", f)
+			}
+		}
+		if err := m.Err(""); err != nil {
+			checkFuzzError(t, err)
+		}
+	}
 	for _, st := range s.Stages {
-		opt := testOpt(st.Name)
-		opt.ResolveImageConfig = anyImage
-		res, err := Compile(context.Background(), s, opt)
+		opt := llbgraph.TestOpt(st.Name)
+		opt.ResolveImageConfig = llbgraph.AnyImage
+		res, err := llbgraph.Compile(context.Background(), s, opt)
 		if err != nil {
 			checkFuzzError(t, err)
 			continue
 		}
-		if _, err := res.State.Marshal(context.Background(), marshalOpts...); err != nil {
+		if _, err := res.State.Marshal(context.Background(), llbgraph.MarshalOpts...); err != nil {
 			t.Fatalf("marshal %s: %v", st.Name, err)
 		}
 	}
