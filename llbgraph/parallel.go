@@ -18,9 +18,6 @@ func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 	parts := make([]llb.State, 0, len(s.Parallel)+1)
 	parts = append(parts, base)
 	histories := make([]string, 0, len(s.Parallel))
-	aptRan := false
-	b.inParallel = true
-	defer func() { b.inParallel = false }()
 	for i, br := range s.Parallel {
 		label := fmt.Sprintf("parallel %d/%d", i+1, len(s.Parallel))
 		st, history, err := b.fsStep(base, br, b.name(label+" "+spec.Summary(br)))
@@ -29,14 +26,10 @@ func (b *stageBuild) parallel(s *spec.ParallelStep) error {
 		}
 		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), b.c.location(br.StepNode().Range)))
 		histories = append(histories, history)
-		aptRan = aptRan || br.Kind() == spec.KindApt
 	}
 	if err := b.c.budget.spend(opCost * (len(s.Parallel) + 1)); err != nil {
 		return b.c.errorf(&s.Node, "", s.Node.Range, "%v", err)
 	}
-	// Every branch runs on the state before the group, so each apt branch
-	// must replace docker-clean itself; after the merge it is gone.
-	b.aptReady = b.aptReady || aptRan
 	merged := llb.Merge(parts, llb.WithCustomName(b.name(fmt.Sprintf("parallel: merge %d branches", len(s.Parallel)))), b.c.location(s.Node.Range))
 	b.state = base.WithOutput(merged.Output())
 	for _, h := range histories {

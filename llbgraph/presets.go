@@ -12,62 +12,38 @@ import (
 // tool's best practice asks for. docs/spec.md lists exactly what each one
 // produces; keep the two in step.
 
-// aptKeepCache replaces the Debian image's docker-clean, which deletes
-// downloaded packages and so defeats a cache mount on /var/cache/apt.
-const aptKeepCache = `rm -f /etc/apt/apt.conf.d/docker-clean && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache && `
-
-// Cache directories the presets mount.
+// Cache directories the pip, uv and go presets mount (apt and apk:
+// presets_packages.go).
 const (
-	aptCacheDir   = "/var/cache/apt"
-	aptListsDir   = "/var/lib/apt"
-	apkCacheDir   = "/var/cache/apk"
 	pipCacheDir   = "/root/.cache/pip"
 	uvCacheDir    = "/root/.cache/uv"
 	goModCacheDir = "/go/pkg/mod"
 	goBuildDir    = "/root/.cache/go-build"
 )
 
-// preset compiles an apt, apk, pip, uv or go step to a command.
-func (b *stageBuild) preset(s spec.RunLike) (command, error) {
+// preset compiles an apt, apk, pip, uv or go step on base to a command;
+// own is what the step itself adds to its exec (run).
+func (b *stageBuild) preset(s spec.RunLike, base llb.State, own []llb.RunOption) (command, error) {
 	kind := s.Kind()
 	n := s.StepNode()
 	if u := b.cfg.img.Config.User; !spec.IsRootUser(u) {
 		return command{}, b.c.errorf(n, string(kind), kindRange(s), "the %s preset runs as root, with root's caches, but this step runs as %s: move it before `user: %s`, or use run with cache mounts of your own", kind, spec.Quote(u), u)
 	}
 	sc := b.scope()
-	// apt and apk keep their caches locked, so no two steps write them at
-	// once. In a parallel group that would run the branches one after
-	// another; there each branch gets a private cache instead (a free one,
-	// or a new one when all are busy).
-	pkgSharing := llb.CacheMountLocked
-	if b.inParallel {
-		pkgSharing = llb.CacheMountPrivate
-	}
+	loc := b.c.location(n.Range)
 	switch s := s.(type) {
 	case *spec.ApkStep:
 		pkgs, err := sc.expandList(n, "apk", s.Apk)
 		if err != nil {
 			return command{}, err
 		}
-		cmd := b.runCommand(spec.Shell("apk add --update-cache --cache-dir " + apkCacheDir + " " + shellQuote(pkgs)))
-		cmd.mounts = []llb.RunOption{b.cacheMount(apkCacheDir, pkgSharing)}
-		return cmd, nil
+		return b.apkCommand(pkgs, base, own, loc), nil
 	case *spec.AptStep:
 		pkgs, err := sc.expandList(n, "apt", s.Apt)
 		if err != nil {
 			return command{}, err
 		}
-		script := "apt-get update && apt-get install -y --no-install-recommends " + shellQuote(pkgs)
-		if !b.aptReady {
-			script = aptKeepCache + script
-		}
-		cmd := b.runCommand(spec.Shell(script))
-		cmd.mounts = []llb.RunOption{
-			b.cacheMount(aptCacheDir, pkgSharing),
-			b.cacheMount(aptListsDir, pkgSharing),
-		}
-		cmd.env = []string{"DEBIAN_FRONTEND=noninteractive"}
-		return cmd, nil
+		return b.aptCommand(pkgs, base, own, loc), nil
 	case *spec.PipStep:
 		cmd := b.toolCommand("pip", &s.Pip)
 		cmd.mounts = []llb.RunOption{b.cacheMount(pipCacheDir, llb.CacheMountShared)}

@@ -23,23 +23,49 @@ type command struct {
 // run compiles a run or a preset on base.
 func (b *stageBuild) run(base llb.State, s spec.RunLike, name string) (llb.State, string, error) {
 	n := s.StepNode()
+	o := s.Options()
+	sc := b.scope()
+	// What the step itself adds besides its command: a preset's package
+	// lists are updated with the same (presets_packages.go).
+	var own []llb.RunOption
+	cost := opCost + len(name)
+	for _, e := range o.Env {
+		v, err := sc.expand(spec.Field(n, "env."+e.Name), "", e.Range, e.Value)
+		if err != nil {
+			return llb.State{}, "", err
+		}
+		own = append(own, llb.AddEnv(e.Name, v))
+		cost += len(e.Name) + len(v)
+	}
+	switch o.Network.Value {
+	case spec.NetworkNone:
+		own = append(own, llb.Network(pb.NetMode_NONE))
+	case spec.NetworkHost:
+		own = append(own, llb.Network(pb.NetMode_HOST))
+	}
+	mounts, err := b.mounts(o.Mounts)
+	if err != nil {
+		return llb.State{}, "", err
+	}
+	own = append(own, mounts...)
+	if b.noCache {
+		own = append(own, llb.IgnoreCache)
+	}
+	if b.c.proxy != nil {
+		own = append(own, llb.WithProxy(*b.c.proxy))
+	}
 	var cmd command
 	if r, ok := s.(*spec.RunStep); ok {
 		cmd = b.runCommand(&r.Run)
-	} else {
-		var err error
-		if cmd, err = b.preset(s); err != nil {
-			return llb.State{}, "", err
-		}
+	} else if cmd, err = b.preset(s, base, own); err != nil {
+		return llb.State{}, "", err
 	}
-	o := s.Options()
-	sc := b.scope()
 	opts := []llb.RunOption{
 		llb.Args(cmd.args),
 		llb.WithCustomName(name),
 		b.c.location(n.Range),
 	}
-	cost := opCost + len(name) + len(strings.Join(cmd.args, " "))
+	cost += len(strings.Join(cmd.args, " "))
 	argEnv := sc.referencedArgs(cmd.script)
 	for _, kv := range argEnv {
 		k, v, _ := strings.Cut(kv, "=")
@@ -54,32 +80,8 @@ func (b *stageBuild) run(base llb.State, s spec.RunLike, name string) (llb.State
 			cost += len(kv)
 		}
 	}
-	for _, e := range o.Env {
-		v, err := sc.expand(spec.Field(n, "env."+e.Name), "", e.Range, e.Value)
-		if err != nil {
-			return llb.State{}, "", err
-		}
-		opts = append(opts, llb.AddEnv(e.Name, v))
-		cost += len(e.Name) + len(v)
-	}
-	switch o.Network.Value {
-	case spec.NetworkNone:
-		opts = append(opts, llb.Network(pb.NetMode_NONE))
-	case spec.NetworkHost:
-		opts = append(opts, llb.Network(pb.NetMode_HOST))
-	}
-	mounts, err := b.mounts(o.Mounts)
-	if err != nil {
-		return llb.State{}, "", err
-	}
 	opts = append(opts, cmd.mounts...)
-	opts = append(opts, mounts...)
-	if b.noCache {
-		opts = append(opts, llb.IgnoreCache)
-	}
-	if b.c.proxy != nil {
-		opts = append(opts, llb.WithProxy(*b.c.proxy))
-	}
+	opts = append(opts, own...)
 	for _, kv := range b.cfg.img.Config.Env {
 		cost += len(kv) + 16
 	}

@@ -25,8 +25,7 @@ type stageBuild struct {
 	hist       *history
 	baseImage  *imageConfig
 	platform   ocispecs.Platform
-	aptReady   bool // docker-clean is gone in this stage's lineage
-	inParallel bool // compiling the branches of a parallel group
+	listsImage listsImage // where apt and apk update lists (presets_packages.go)
 	noCache    bool
 	index      int // the step being compiled, 1-based; 1 is the base
 	total      int
@@ -78,7 +77,7 @@ func (b *stageBuild) from(base *source) {
 		b.cfg = inherit(parent.cfg.img)
 		b.hist = &history{base: parent.hist}
 		b.baseImage = parent.baseImage
-		b.aptReady = parent.aptReady
+		b.listsImage = parent.listsImage
 		return
 	}
 	img := emptyImage(b.platform)
@@ -92,6 +91,9 @@ func (b *stageBuild) from(base *source) {
 	b.cfg.img.Architecture = b.platform.Architecture
 	b.cfg.img.Variant = b.platform.Variant
 	b.state = b.c.sourceState(base, b.name("from "+base.name), st.From.Range)
+	if b.baseImage != nil {
+		b.listsImage = listsImage{b.state, base.name}
+	}
 }
 
 // scope returns what ${NAME} sees at the current step.
@@ -116,9 +118,6 @@ func (b *stageBuild) step(s spec.Step) error {
 	}
 	b.state = st
 	b.history(history, true)
-	if s.Kind() == spec.KindApt {
-		b.aptReady = true
-	}
 	return nil
 }
 
