@@ -124,7 +124,7 @@ func TestTwinColdBakeUpdatesOncePerBase(t *testing.T) {
 	// any of them ends.
 	var branches []*client.Vertex
 	for _, v := range p.Vertices() {
-		if strings.Contains(v.Name, "[development 2/3] parallel ") && strings.Contains(v.Name, " apt: ") {
+		if strings.Contains(v.Name, "development 2/3] parallel ") && strings.Contains(v.Name, " apt: ") { // bake puts the target before the stage
 			branches = append(branches, v)
 		}
 	}
