@@ -59,6 +59,9 @@ func stepOps(p *plan, steps []spec.Step) int {
 			n++
 		case spec.RunLike:
 			n++
+			if k := s.Kind(); k == spec.KindApt || k == spec.KindApk {
+				n++ // the package lists (presets_packages.go)
+			}
 			for i := range s.Options().Mounts {
 				m := &s.Options().Mounts[i]
 				if r := p.refs[m]; r != nil && r.Kind() == SourceImage {

@@ -495,29 +495,6 @@ stages:
 	}
 }
 
-// Every apt branch of a group runs on the state before it, so each one
-// replaces docker-clean; the step after the group does not.
-func TestParallelAptBranchesEachKeepTheirCache(t *testing.T) {
-	g := marshal(t, compile(t, loadSpec(t, `version: 1
-stages:
-  s:
-    from: python:3.11-slim
-    steps:
-      - parallel:
-          - apt: [black]
-          - apt: [flake8]
-      - apt: [curl]
-`), testOpt("")).State)
-	for _, name := range []string{"apt: black", "apt: flake8"} {
-		if _, op := g.one(t, name); !strings.Contains(op.GetExec().Meta.Args[2], "docker-clean") {
-			t.Errorf("%s does not replace docker-clean", name)
-		}
-	}
-	if _, op := g.one(t, "apt: curl"); strings.Contains(op.GetExec().Meta.Args[2], "docker-clean") {
-		t.Errorf("the apt after the group replaces docker-clean again")
-	}
-}
-
 func TestExposeRangeAndPresetEnvDefaults(t *testing.T) {
 	s := loadSpec(t, `version: 1
 stages:
@@ -558,28 +535,5 @@ func TestProxyArgsReachRunsAsProxyEnv(t *testing.T) {
 	}
 	if !IsProxyArg("https_proxy") || !IsProxyArg("ALL_PROXY") || IsProxyArg("PROXY") {
 		t.Errorf("IsProxyArg does not match the proxy args proxyEnv reads")
-	}
-}
-
-// apt steps lock their caches, except in a parallel group, whose branches
-// would otherwise run one at a time: there each gets a private cache.
-func TestAptCacheSharing(t *testing.T) {
-	g := marshal(t, compile(t, loadSpec(t, `version: 1
-stages:
-  s:
-    from: python:3.11-slim
-    steps:
-      - apt: [curl]
-      - parallel:
-          - apt: [black]
-          - run: echo not apt
-`), testOpt("")).State)
-	for name, want := range map[string]pb.CacheSharingOpt{"apt: curl": pb.CacheSharingOpt_LOCKED, "apt: black": pb.CacheSharingOpt_PRIVATE} {
-		_, op := g.one(t, name)
-		for _, dir := range []string{"/var/cache/apt", "/var/lib/apt"} {
-			if got := mountOf(t, op, dir).CacheOpt.Sharing; got != want {
-				t.Errorf("%s: %s sharing %v, want %v", name, dir, got, want)
-			}
-		}
 	}
 }

@@ -52,9 +52,8 @@ type stageEval struct {
 	cfg config
 	// snap is cfg as the steps since its last change see it; nil when cfg
 	// changed since a step last saw it.
-	snap       *Config
-	reads      *[]string // the reads of the value being evaluated
-	inParallel bool      // evaluating the branches of a parallel group
+	snap  *Config
+	reads *[]string // the reads of the value being evaluated
 }
 
 // evaluate evaluates a planned stage, whose dependencies are evaluated,
@@ -154,7 +153,6 @@ func (e *stageEval) from(base *source) {
 		e.cfg = inherit(parent.Config)
 		out.hist = &history{base: parent.hist}
 		out.baseImage = parent.baseImage
-		out.aptReady = parent.aptReady
 		return
 	}
 	img := emptyImage(out.Platform)
@@ -231,9 +229,6 @@ func (e *stageEval) step(s spec.Step) (Step, error) {
 		return nil, err
 	}
 	e.history(history, true)
-	if s.Kind() == spec.KindApt {
-		e.out.aptReady = true
-	}
 	return ev, nil
 }
 

@@ -165,7 +165,6 @@ type Stage struct {
 
 	hist      *history     // its image history, after its base's
 	baseImage *imageConfig // the image its chain starts from, when known
-	aptReady  bool         // docker-clean is gone in its lineage
 	created   *time.Time   // the epoch, when the build sets one
 }
 
@@ -368,8 +367,13 @@ type RunStep struct {
 	Mounts []*Mount
 	// Caches are the cache mounts of a preset.
 	Caches []CacheMount
+	// Lists are the package lists an apt or apk step installs from; nil
+	// for the other steps.
+	Lists *PackageLists
 	// History is the step's line in the image history.
 	History string
+
+	presetEnv int // how many of Env, the first, are the preset's
 }
 
 // Mount is a mount of a run-like step, its values expanded.
@@ -405,9 +409,28 @@ func (m *Mount) SSHID() string {
 type CacheMount struct {
 	// Target is the directory.
 	Target string
-	// Sharing says how steps share the cache: apt and apk lock theirs, or
-	// take a private one in a parallel group.
+	// Sharing says how steps share the cache.
 	Sharing llb.CacheMountSharingMode
+	// ID is the cache's id before the namespace; empty means Target, the
+	// id a Dockerfile's `RUN --mount=type=cache,target=...` gets.
+	ID string
+}
+
+// PackageLists are the package lists an apt or apk step installs from:
+// one exec updates them on the image the stage's lineage starts from,
+// which every step, stage and target starting from that image shares
+// (presets_packages.go), and the step mounts a copy of them.
+type PackageLists struct {
+	// Update is the command that updates them, through /bin/sh.
+	Update string
+	// Dir is where they are, in the update's exec and in the step's.
+	Dir string
+	// Sources prints the fingerprint of the package sources they were
+	// updated from, which the step compares with its own.
+	Sources string
+	// Tmpfs is a directory the update mounts empty (apt's own cache, which
+	// an update must not leave in the image's layer); empty for none.
+	Tmpfs string
 }
 
 // CopyStep is a copy, evaluated.

@@ -14,9 +14,6 @@ func (e *stageEval) parallel(s *spec.ParallelStep) (*ParallelStep, error) {
 	out := &ParallelStep{Spec: s, Branches: make([]Step, 0, len(s.Parallel))}
 	e.begin(&out.stepBase)
 	histories := make([]string, 0, len(s.Parallel))
-	aptRan := false
-	e.inParallel = true
-	defer func() { e.inParallel = false }()
 	for _, br := range s.Parallel {
 		ev, history, err := e.fsStep(br)
 		if err != nil {
@@ -25,12 +22,8 @@ func (e *stageEval) parallel(s *spec.ParallelStep) (*ParallelStep, error) {
 		out.Branches = append(out.Branches, ev)
 		out.reads = append(out.reads, ev.Reads()...)
 		histories = append(histories, history)
-		aptRan = aptRan || br.Kind() == spec.KindApt
 	}
 	e.end(&out.stepBase)
-	// Every branch runs on the state before the group, so each apt branch
-	// must replace docker-clean itself; after the merge it is gone.
-	e.out.aptReady = e.out.aptReady || aptRan
 	for _, h := range histories {
 		e.history(h, true)
 	}

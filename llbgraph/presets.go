@@ -12,22 +12,16 @@ import (
 // tool's best practice asks for. docs/spec.md lists exactly what each one
 // produces; keep the two in step.
 
-// aptKeepCache replaces the Debian image's docker-clean, which deletes
-// downloaded packages and so defeats a cache mount on /var/cache/apt.
-const aptKeepCache = `rm -f /etc/apt/apt.conf.d/docker-clean && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache && `
-
-// Cache directories the presets mount.
+// Cache directories the pip, uv and go presets mount (apt and apk:
+// presets_packages.go).
 const (
-	aptCacheDir   = "/var/cache/apt"
-	aptListsDir   = "/var/lib/apt"
-	apkCacheDir   = "/var/cache/apk"
 	pipCacheDir   = "/root/.cache/pip"
 	uvCacheDir    = "/root/.cache/uv"
 	goModCacheDir = "/go/pkg/mod"
 	goBuildDir    = "/root/.cache/go-build"
 )
 
-// preset compiles an apt, apk, pip, uv or go step to a command.
+// preset evaluates an apt, apk, pip, uv or go step to a command.
 func (e *stageEval) preset(s spec.RunLike) (command, error) {
 	kind := s.Kind()
 	n := s.StepNode()
@@ -35,56 +29,36 @@ func (e *stageEval) preset(s spec.RunLike) (command, error) {
 		return command{}, e.c.errorf(n, string(kind), kindRange(s), "the %s preset runs as root, with root's caches, but this step runs as %s: move it before `user: %s`, or use run with cache mounts of your own", kind, spec.Quote(u), u)
 	}
 	sc := e.scope()
-	// apt and apk keep their caches locked, so no two steps write them at
-	// once. In a parallel group that would run the branches one after
-	// another; there each branch gets a private cache instead (a free one,
-	// or a new one when all are busy).
-	pkgSharing := llb.CacheMountLocked
-	if e.inParallel {
-		pkgSharing = llb.CacheMountPrivate
-	}
 	switch s := s.(type) {
 	case *spec.ApkStep:
 		pkgs, err := sc.expandList(n, "apk", s.Apk)
 		if err != nil {
 			return command{}, err
 		}
-		cmd := e.runCommand(spec.Shell("apk add --update-cache --cache-dir " + apkCacheDir + " " + shellQuote(pkgs)))
-		cmd.caches = []CacheMount{{apkCacheDir, pkgSharing}}
-		return cmd, nil
+		return e.apkCommand(pkgs), nil
 	case *spec.AptStep:
 		pkgs, err := sc.expandList(n, "apt", s.Apt)
 		if err != nil {
 			return command{}, err
 		}
-		script := "apt-get update && apt-get install -y --no-install-recommends " + shellQuote(pkgs)
-		if !e.out.aptReady {
-			script = aptKeepCache + script
-		}
-		cmd := e.runCommand(spec.Shell(script))
-		cmd.caches = []CacheMount{
-			{aptCacheDir, pkgSharing},
-			{aptListsDir, pkgSharing},
-		}
-		cmd.env = []string{"DEBIAN_FRONTEND=noninteractive"}
-		return cmd, nil
+		return e.aptCommand(pkgs), nil
 	case *spec.PipStep:
 		cmd := e.toolCommand("pip", &s.Pip)
-		cmd.caches = []CacheMount{{pipCacheDir, llb.CacheMountShared}}
+		cmd.caches = []CacheMount{{Target: pipCacheDir, Sharing: llb.CacheMountShared}}
 		cmd.env = []string{"PIP_CACHE_DIR=" + pipCacheDir, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
 		return cmd, nil
 	case *spec.UvStep:
 		cmd := e.toolCommand("uv", &s.Uv)
 		// Shared, not locked: uv locks its cache itself, and a locked mount
 		// would serialize the branches of a parallel group.
-		cmd.caches = []CacheMount{{uvCacheDir, llb.CacheMountShared}}
+		cmd.caches = []CacheMount{{Target: uvCacheDir, Sharing: llb.CacheMountShared}}
 		cmd.env = []string{"UV_CACHE_DIR=" + uvCacheDir, "UV_LINK_MODE=copy"}
 		return cmd, nil
 	case *spec.GoStep:
 		cmd := e.toolCommand("go", &s.Go)
 		cmd.caches = []CacheMount{
-			{goModCacheDir, llb.CacheMountShared},
-			{goBuildDir, llb.CacheMountShared},
+			{Target: goModCacheDir, Sharing: llb.CacheMountShared},
+			{Target: goBuildDir, Sharing: llb.CacheMountShared},
 		}
 		cmd.env = []string{"GOMODCACHE=" + goModCacheDir, "GOCACHE=" + goBuildDir}
 		return cmd, nil
@@ -95,7 +69,11 @@ func (e *stageEval) preset(s spec.RunLike) (command, error) {
 // cacheMount mounts the cache a preset uses, with the id a Dockerfile's
 // `RUN --mount=type=cache,target=dir` gets, so both share one cache.
 func (b *stageBuild) cacheMount(m CacheMount) llb.RunOption {
-	return llb.AddMount(m.Target, llb.Scratch(), llb.AsPersistentCacheDir(b.c.cacheID(m.Target), m.Sharing))
+	id := m.ID
+	if id == "" {
+		id = m.Target
+	}
+	return llb.AddMount(m.Target, llb.Scratch(), llb.AsPersistentCacheDir(b.c.cacheID(id), m.Sharing))
 }
 
 // cacheID is the id of a cache mount, as the Dockerfile frontend makes it

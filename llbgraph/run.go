@@ -15,6 +15,7 @@ type command struct {
 	args    []string
 	script  string
 	caches  []CacheMount
+	lists   *PackageLists
 	env     []string
 	history string
 }
@@ -36,7 +37,7 @@ func (e *stageEval) run(s spec.RunLike) (*RunStep, string, error) {
 	}
 	o := s.Options()
 	sc := e.scope()
-	out.Args, out.Caches = cmd.args, cmd.caches
+	out.Args, out.Caches, out.Lists = cmd.args, cmd.caches, cmd.lists
 	out.ArgEnv = sc.referencedArgs(cmd.script)
 	for _, kv := range cmd.env {
 		// a preset's env is a default: the stage's own env wins
@@ -45,6 +46,7 @@ func (e *stageEval) run(s spec.RunLike) (*RunStep, string, error) {
 			out.Env = append(out.Env, kv)
 		}
 	}
+	out.presetEnv = len(out.Env)
 	for _, v := range o.Env {
 		val, err := sc.expand(spec.Field(n, "env."+v.Name), "", v.Range, v.Value)
 		if err != nil {
@@ -87,37 +89,53 @@ func (e *stageEval) toolCommand(tool string, c *spec.Command) command {
 // run builds a run or a preset on base.
 func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, error) {
 	n := s.Spec.StepNode()
+	loc := b.c.location(n.Range)
 	opts := []llb.RunOption{
 		llb.Args(s.Args),
 		llb.WithCustomName(name),
-		b.c.location(n.Range),
+		loc,
 	}
 	cost := opCost + len(name) + len(strings.Join(s.Args, " "))
-	for _, kvs := range [][]string{s.ArgEnv, s.Env} {
-		for _, kv := range kvs {
-			k, v, _ := strings.Cut(kv, "=")
+	for _, kv := range s.ArgEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		opts = append(opts, llb.AddEnv(k, v))
+		cost += len(kv)
+	}
+	// What the step itself adds besides its command, the args it reads and
+	// its preset's env: a preset's package lists are updated with the same.
+	var own []llb.RunOption
+	for i, kv := range s.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if i < s.presetEnv {
 			opts = append(opts, llb.AddEnv(k, v))
-			cost += len(kv)
+		} else {
+			own = append(own, llb.AddEnv(k, v))
 		}
+		cost += len(kv)
 	}
-	opts = append(opts, b.c.opt.Run.options(s.Spec.Options().Network.Value)...)
+	own = append(own, b.c.opt.Run.options(s.Spec.Options().Network.Value)...)
 	cost += b.c.opt.Run.cost()
-	for _, m := range s.Caches {
-		opts = append(opts, b.cacheMount(m))
-	}
 	for _, m := range s.Mounts {
 		opt, err := b.mount(m)
 		if err != nil {
 			return llb.State{}, err
 		}
-		opts = append(opts, opt)
+		own = append(own, opt)
 	}
 	if b.noCache {
-		opts = append(opts, llb.IgnoreCache)
+		own = append(own, llb.IgnoreCache)
 	}
 	if b.c.proxy != nil {
-		opts = append(opts, llb.WithProxy(*b.c.proxy))
+		own = append(own, llb.WithProxy(*b.c.proxy))
 	}
+	for _, m := range s.Caches {
+		opts = append(opts, b.cacheMount(m))
+	}
+	if s.Lists != nil {
+		lists := b.packageLists(base, s, own, loc)
+		opts = append(opts, llb.AddMount(s.Lists.Dir, lists, llb.ForceNoOutput))
+	}
+	opts = append(opts, own...)
 	cfg := s.Before()
 	for _, kv := range cfg.Image.Config.Env {
 		cost += len(kv) + 16

@@ -18,14 +18,15 @@ import (
 // stageBuild is an evaluated stage whose LLB is being built: its
 // filesystem so far, and what progress names need.
 type stageBuild struct {
-	c        *compiler
-	p        *plan
-	sp       *stagePlan
-	state    llb.State // the filesystem; the environment is in the steps' configs
-	platform ocispecs.Platform
-	noCache  bool
-	index    int // the numbered vertex being built, 1-based
-	total    int // how many vertices are numbered (see numbered)
+	c          *compiler
+	p          *plan
+	sp         *stagePlan
+	state      llb.State // the filesystem; the environment is in the steps' configs
+	platform   ocispecs.Platform
+	listsImage listsImage // where apt and apk update lists (presets_packages.go)
+	noCache    bool
+	index      int // the numbered vertex being built, 1-based
+	total      int // how many vertices are numbered (see numbered)
 }
 
 // compileStage builds the LLB of an evaluated stage.
@@ -104,9 +105,13 @@ func changesFiles(s Step) bool {
 func (b *stageBuild) from(base *source) {
 	if base.kind == SourceStage {
 		b.state = base.stage.build.state
+		b.listsImage = base.stage.build.listsImage
 		return
 	}
 	b.state = b.c.sourceState(base, b.name("from "+base.name), b.sp.stage.From.Range)
+	if base.kind == SourceImage && b.sp.model.baseImage != nil {
+		b.listsImage = listsImage{b.state, base.name}
+	}
 }
 
 // step builds one evaluated step.

@@ -84,20 +84,32 @@ func dockerfileBuild(target string) []string {
 	return []string{"build", "-f", "Dockerfile", "--target", target, "--output", "type=cacheonly", "."}
 }
 
-// pair runs the spec's build and the Dockerfile's, in an order that
-// alternates with the round so neither always goes first, and returns each
-// one's time and progress.
-func (b *bench) pair(dir string, round int, spec, df []string) (ours, peer time.Duration, po, pp *progress, err error) {
-	if round%2 == 1 {
-		if peer, pp, err = b.buildx(dir, nil, df...); err != nil {
-			return
+// run is a measurement's builds: their wall time and progress.
+type run func() (time.Duration, []*progress, error)
+
+// builds returns a run of buildx commands, one after another, in dir.
+func (b *bench) builds(dir string, env []string, commands ...[]string) run {
+	return func() (time.Duration, []*progress, error) {
+		var total time.Duration
+		var ps []*progress
+		for _, args := range commands {
+			d, p, err := b.buildx(dir, env, args...)
+			if err != nil {
+				return 0, nil, err
+			}
+			total += d
+			ps = append(ps, p)
 		}
-		ours, po, err = b.buildx(dir, nil, spec...)
-		return
+		return total, ps, nil
 	}
-	if ours, po, err = b.buildx(dir, nil, spec...); err != nil {
-		return
+}
+
+// then is r after before, which is not timed.
+func then(before func() error, r run) run {
+	return func() (time.Duration, []*progress, error) {
+		if err := before(); err != nil {
+			return 0, nil, err
+		}
+		return r()
 	}
-	peer, pp, err = b.buildx(dir, nil, df...)
-	return
 }

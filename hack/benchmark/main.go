@@ -4,10 +4,11 @@
 // hack/bench, which starts the engine and pushes both frontend images first.
 //
 // The files go by concern: main.go is the command line, buildx.go runs
-// buildx, progress.go reads its rawjson progress, registry.go reads image
-// sizes from the registry, gobench.go parses `go test -bench`, report.go
-// writes the page; cold.go, warm.go, size.go, compile.go and scale.go
-// measure the figures.
+// buildx, progress.go reads its rawjson progress and the work it shows,
+// registry.go reads image sizes from the registry, gobench.go parses
+// `go test -bench`, rounds.go pairs and summarizes timed rounds, report.go
+// writes the page; cold.go, warm.go, strategy.go, size.go, compile.go and
+// scale.go measure the figures.
 package main
 
 import (
@@ -22,12 +23,12 @@ import (
 )
 
 var (
-	repo    = flag.String("repo", ".", "the repository root")
-	out     = flag.String("out", "docs/benchmarks.md", "the report to write")
-	runs    = flag.Int("runs", 3, "timed repetitions of each warm measurement")
-	cold    = flag.Int("cold-runs", 2, "repetitions of each cold measurement")
-	only    = flag.String("only", "", "measure only these figures, e.g. abf")
-	envFile = flag.String("env", "", "the engine's env file (default: the one hack/lib.sh places, .engine/env or under $OHLCV_ENGINE_DIR)")
+	repo     = flag.String("repo", ".", "the repository root")
+	out      = flag.String("out", "docs/benchmarks.md", "the report to write")
+	runs     = flag.Int("runs", 3, "timed rounds of each warm measurement")
+	coldRuns = flag.Int("cold-runs", 3, "rounds of the cold measurements")
+	only     = flag.String("only", "", "measure only these figures, e.g. abf")
+	envFile  = flag.String("env", "", "the engine's env file (default: the one hack/lib.sh places, .engine/env or under $OHLCV_ENGINE_DIR)")
 )
 
 // measure is one figure's measurement: it returns the figure's rows.
@@ -44,13 +45,17 @@ func main() {
 	if *envFile == "" {
 		*envFile = engineenv.Path(".")
 	}
-	env, err := engineenv.ReadFile(*envFile, "BUILDKIT_HOST", "BUILDX_BUILDER", "OHLCV_BIN", "FRONTEND_IMAGE", "PEER_FRONTEND_IMAGE")
+	env, err := engineenv.ReadFile(*envFile, "BUILDKIT_HOST", "BUILDX_BUILDER", "OHLCV_BIN", "FRONTEND_IMAGE", "PEER_FRONTEND_IMAGE", "REGISTRY")
 	if err != nil {
 		fail(err)
 	}
+	if *runs < 3 || *coldRuns < 3 {
+		fail(fmt.Errorf("a timed figure takes at least 3 rounds"))
+	}
 	b := &bench{env: env}
+	start := machineLoad()
 	measures := []measure{
-		{"g", b.scale}, {"f", b.compile}, {"e", b.imageSize}, {"d", b.noop}, {"b", b.codeChange}, {"c", b.toolChange}, {"a", b.coldAll},
+		{"g", b.scale}, {"f", b.compile}, {"e", b.imageSize}, {"d", b.noop}, {"b", b.codeChange}, {"c", b.toolChange}, {"a", b.coldAll}, {"h", b.strategy},
 	}
 	var results []*figure
 	for _, m := range measures {
@@ -65,7 +70,7 @@ func main() {
 		results = append(results, rows...)
 	}
 	slices.SortStableFunc(results, func(a, b *figure) int { return strings.Compare(a.id, b.id) })
-	page, err := report(results)
+	page, err := report(results, start, machineLoad())
 	if err != nil {
 		fail(err)
 	}
@@ -87,11 +92,15 @@ type figure struct {
 	// values fill the {placeholders} of the figure's explanation (see
 	// explanations in report.go), all measured in this run.
 	values map[string]string
+	// sides are a timed figure's two sides, for the work table.
+	sides []*side
 }
 
-// bench holds the engine's environment.
+// bench holds the engine's environment, and the cold rounds that figures
+// a and h share.
 type bench struct {
-	env map[string]string
+	env        map[string]string
+	coldRounds *coldRounds
 }
 
 func logf(format string, args ...any) {

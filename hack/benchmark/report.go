@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"runtime"
 	"sort"
@@ -51,24 +52,31 @@ func memory() string {
 // page is measured by the run that writes it, or read from the machine
 // and the pinned tools (TestProseHasNoNumbers).
 const (
-	headerProse = "Written by `hack/bench` (`make bench`) on {date}, in one run: each figure is a ratio of two measurements taken in that run, on the same buildkitd. " +
+	headerProse = "Written by `hack/bench` (`make bench`) on {date} at commit {commit}, in one run: each figure is a ratio of two measurements taken in that run, on the same buildkitd. " +
+		"The machine's load average (over one, five and fifteen minutes) was {loadStart} when the run started and {loadEnd} when it ended; a timed figure takes several rounds, the two builds of a round in turns, and shows the median with the least and the most in brackets. " +
 		"Machine: {cores} cores, {memory} memory, {platform}, {go}; BuildKit {buildkit} (the hack/ engine), buildx {buildx}. " +
 		"The peer is BuildKit's Dockerfile frontend at {buildkit}, built from `frontend/dockerfile/cmd/dockerfile-frontend` with the same Go flags as ours (hack/peer-frontend.sh) and selected by the `# syntax=` line of `examples/ohlcv-rag/Dockerfile`, the offline twin written as a Dockerfile. Lower ratios favour this frontend."
 	missesProse = "Where a figure misses its target, and why"
+	workProse   = "What each timed build did, read from its progress (the median round; several builds one after another count together): the execs that ran rather than came from the cache, the execs that ran `apt-get update` (their logs show a repository's InRelease), their run times summed, and the longest chain of dependent steps that ran, the least any scheduler could take."
 )
 
 // explanations explain a figure that misses its target; the page shows
 // the ones that did. They describe causes; each {name} is a value the
 // figure measured in this run.
 var explanations = map[string]string{
-	"a1": "Most of a cold build of the twin is apt: apt-get update and installs in base, production, the four development branches and test. In this run the spec's apt steps ran for {apt} (summed, counting steps that ran at the same time each) in a {bake} bake. Outside a parallel group the apt preset mounts its caches locked (the strategy's, and the Dockerfile convention), so BuildKit runs those apt steps one at a time whichever targets they belong to, and bake can only overlap the rest. The shared chain (base, runtime-base, runtime) runs once either way, and one target at a time already reuses it from the cache. What the bake does overlap (the development branches' own apt-get updates among them) competes for the same {cores} cores and the same mirror, and the overlap can cost more than it saves.",
-	"a2": "The two builds do not do the same apt work. The spec's development target installs its four tools in four parallel branches, each running its own apt-get update on a private cache, so that they run at once and a changed tool re-runs alone (figure c); the Dockerfile installs the four with one apt-get. On a cold build that is more apt work for the spec: its apt steps ran for {apt} (summed) against {aptPeer} for the Dockerfile's.",
+	"a1": "The bake overlaps the four targets, but they share most of their work: base, runtime-base and runtime run once in both builds, since one target at a time reuses them from the cache. What a bake can save is bounded by the longest chain of dependent steps, {chain} of its {bake}, and its execs ran for {exec} in all against {seqExec} one target at a time, on {cores} cores.",
+	"a2": "The spec's bake ran apt-get update {updates} times against {updatesPeer} for the Dockerfile's, its apt steps for {apt} against {aptPeer}, and its longest chain of dependent steps was {chain} against {chainPeer}.",
 	"b":  "A one-line change re-runs the same kind of steps in both builds (the builder's copy and wheel, the runtime's install): {ours} execs for the spec and {peer} for the Dockerfile in the last round. What differs is each frontend's own time, which figure d shows.",
 	"c":  "The changed branch re-runs apt-get update and one install; the Dockerfile's RUN re-runs the same update and all four installs. When the packages come from the apt cache mount the installs are short, so the update bounds the ratio.",
 	"d":  "A no-op rebuild is dominated by what both frontends do through BuildKit (reading the spec or Dockerfile, resolving base images, a cached solve); see figure f for the compile itself.",
 	"e":  "Both images are one static Go binary FROM scratch, and most of either binary is what every gateway frontend links: the gRPC gateway client, protobuf, BuildKit's API types, net/http and crypto/tls. The image already leaves out the in-process build mode (-tags gatewayonly); this frontend's own code (llbgraph, spec, the YAML parsers) is a small part of it. Reaching the target would need a gateway client without that stack, which BuildKit does not ship.",
 	"f1": "Loading the spec (the YAML parser's node tree with positions, then a typed decode and validation of every stage) is {load}, measured as load+compile+marshal minus compile+marshal of a loaded spec; the Dockerfile frontend's line parser costs far less. The per-platform figures in the notes (a loaded spec compiled and marshalled; a multi-platform build loads once and compiles once per platform) are closer; what remains there is mostly llb's own marshalling, which both frontends pay.",
 	"f2": "As for the time: loading the spec is {load}. A cheaper position-keeping parser, or less per-op work in llb (which both frontends share), would close the gap.",
+	"h1": "Each of the {builds} builds, one after another, starts the frontend, resolves the base images and solves on its own, a cost a cache does not remove: {ours} against {base} for the cold builds, with {execs} execs re-run ({exec} of exec time against {execBase} cold).",
+	"h2": "On a cold build the targets share most of their chain (base, runtime-base, runtime), which one target at a time also builds once, so there is little to overlap: the bake's longest chain of dependent steps was {chain}, against {chainBase} for the builds one at a time, and {improvement} is what the overlap saved.",
+	"h3": "The bake after a one-line change took {ours} against {base} for the cold builds one at a time, with {execs} execs re-run; what remains is the bake's own start, solve and export.",
+	"h4": "On the twin the parallel build of all images is the same bake as the parallel, no-cache row: {improvement} faster than one target at a time, not the {claim} the strategy claims for its images built with eight jobs. The twin's four targets share most of their work (base, runtime-base and runtime), which one target at a time builds only once too, and the bake's longest chain of dependent steps, {chain}, bounds it.",
+	"h5": "The production image ({prod}) is Debian's slim image with Debian's Python; the naive build ({naive}) starts from the offline stand-in for the python image, which is the same slim image with the same Python plus pip and venv, so both carry the same interpreter and libraries, and only what the naive build adds differs: pip, venv, setuptools, wheel, apt's lists, and the whole context. Unpacked, production is {smallerUnpacked} smaller. The official python:slim image carries its own CPython beside Debian's libraries, which the strategy's figure counts.",
 	"g":  "The {big}-stage runs hold the whole chain or fan, its LLB states and its marshalled ops in memory at once, so the garbage collector scans a larger live heap per allocation than the {mid}-stage runs; time grew {ratio} times while allocations grew {bytes} times.",
 }
 
@@ -91,7 +99,7 @@ func fill(prose string, values map[string]string) (string, error) {
 	return out, nil
 }
 
-func report(figs []*figure) (string, error) {
+func report(figs []*figure, loadStart, loadEnd string) (string, error) {
 	buildkit, buildx, err := toolVersions()
 	if err != nil {
 		return "", err
@@ -99,6 +107,7 @@ func report(figs []*figure) (string, error) {
 	header, err := fill(headerProse, map[string]string{
 		"date": time.Now().UTC().Format("2006-01-02 15:04 MST"), "cores": fmt.Sprint(runtime.NumCPU()), "memory": memory(),
 		"platform": runtime.GOOS + "/" + runtime.GOARCH, "go": runtime.Version(), "buildkit": buildkit, "buildx": buildx,
+		"commit": commit(), "loadStart": loadStart, "loadEnd": loadEnd,
 	})
 	if err != nil {
 		return "", err
@@ -112,6 +121,19 @@ func report(figs []*figure) (string, error) {
 			met = "**no**"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %s | %s |\n", f.id, f.what, f.compared, f.ours, f.peer, f.ratio, f.target, met)
+	}
+	b.WriteString("\n## Work measures\n\n" + workProse + "\n\n")
+	b.WriteString("| | build | wall time | execs | apt-get update | exec time | apt time | longest chain |\n|---|---|---|---|---|---|---|---|\n")
+	shown := map[*side]bool{} // figure h's baseline is figure a's builds
+	for _, f := range figs {
+		for _, s := range f.sides {
+			if shown[s] {
+				continue
+			}
+			shown[s] = true
+			w := s.work()
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %s | %s, %d steps |\n", f.id, s.name, s, w.execs, w.updates, secs(w.exec), secs(w.apt), secs(w.chain), w.chainSteps)
+		}
 	}
 	fmt.Fprintf(&b, "\n## How each figure was measured\n\n")
 	for _, f := range figs {
@@ -137,4 +159,31 @@ func report(figs []*figure) (string, error) {
 		b.WriteString("\n## " + missesProse + "\n\n" + strings.Join(missed, "\n") + "\n")
 	}
 	return b.String(), nil
+}
+
+// commit is the commit the run measured, and whether the tree had changes
+// beside it.
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := "`" + strings.TrimSpace(string(out)) + "`"
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err != nil || len(st) > 0 {
+		c += " with uncommitted changes"
+	}
+	return c
+}
+
+// machineLoad is the load average over one, five and fifteen minutes.
+func machineLoad() string {
+	dt, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(dt))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
 }

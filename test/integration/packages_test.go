@@ -1,0 +1,224 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client"
+
+	"github.com/ohlcv-rag/ohlcv-build/internal/buildprogress"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// updateLine is a line only `apt-get update` prints: the Release file of a
+// repository, fetched or found unchanged.
+var updateLine = regexp.MustCompile(`(?m)^(Get|Hit|Ign):\d+ \S+ \S+ InRelease`)
+
+// getLine is apt fetching a package: "Get:3 http://deb.debian.org/debian
+// bookworm/main amd64 figlet amd64 2.2.5-3+b1 [133 kB]", capturing
+// "figlet amd64 2.2.5-3+b1".
+var getLine = regexp.MustCompile(`(?m)^Get:\d+ \S+ \S+ \S+ (\S+ \S+ \S+) \[`)
+
+// aptWork is what the apt steps of a build did, read from their logs.
+type aptWork struct {
+	updates   []string       // execs that ran apt-get update
+	downloads map[string]int // package and version: how many execs fetched it
+}
+
+func readAptWork(p *buildprogress.Progress) aptWork {
+	w := aptWork{downloads: map[string]int{}}
+	for _, v := range p.Vertices() {
+		if v.Cached || v.Completed == nil {
+			continue
+		}
+		log := p.Log(v.Digest)
+		if updateLine.Match(log) {
+			w.updates = append(w.updates, v.Name)
+		}
+		for _, m := range getLine.FindAllSubmatch(log, -1) {
+			w.downloads[string(m[1])]++
+		}
+	}
+	return w
+}
+
+// aptBases returns the images the lineages of the spec's apt steps start
+// from, as the spec writes them.
+func aptBases(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	dt, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Load(filepath.Base(file), dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hasApt func([]spec.Step) bool
+	hasApt = func(steps []spec.Step) bool {
+		for _, st := range steps {
+			if p, ok := st.(*spec.ParallelStep); ok && hasApt(p.Parallel) || st.Kind() == spec.KindApt {
+				return true
+			}
+		}
+		return false
+	}
+	bases := map[string]bool{}
+	for _, st := range s.Stages {
+		if !hasApt(st.Steps) {
+			continue
+		}
+		from := st
+		for s.Stages.Get(from.From.Value) != nil {
+			from = s.Stages.Get(from.From.Value)
+		}
+		bases[from.From.Value] = true
+	}
+	return bases
+}
+
+// A cold `docker buildx bake all` of the offline twin, on a daemon with no
+// cache at all, runs apt-get update at most once per image its apt steps
+// start from, however many stages, targets and parallel branches install
+// from it; fetches each package once; and runs the development target's
+// apt branches at the same time.
+func TestTwinColdBakeUpdatesOncePerBase(t *testing.T) {
+	bases := aptBases(t, filepath.Join(repoRoot(), "examples", "ohlcv-rag", "offline.build.yaml"))
+	if len(bases) == 0 {
+		t.Fatalf("the twin has no apt steps")
+	}
+	builder := "ohlcv-apt-cold-" + randomToken(t)[:8]
+	bx := "BUILDX_CONFIG=" + t.TempDir()
+	startFreshDaemon(t, "apt-cold", builder, bx)
+
+	cmd := buildxCommand(t, "bake", "--progress=rawjson", "-f", "docker-bake.hcl", "--set", "*.output=type=cacheonly", "all")
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), bx, "BUILDX_BUILDER="+builder, "SPEC=offline.build.yaml", "OHLCV_API_KEY=apt-"+randomToken(t))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	p := buildprogress.ParseRawJSON(stderr.Bytes())
+	if err != nil {
+		t.Fatalf("bake: %v\n%s", err, tail(stderr.String(), 60))
+	}
+	w := readAptWork(p)
+	t.Logf("apt-get update ran in %q; bases %v", w.updates, bases)
+	if len(w.updates) == 0 || len(w.updates) > len(bases) {
+		t.Errorf("a cold bake ran apt-get update %d times (%q), want 1 to %d (one per base: %v)", len(w.updates), w.updates, len(bases), bases)
+	}
+	for pkg, n := range w.downloads {
+		if n > 1 {
+			t.Errorf("%s was fetched %d times", pkg, n)
+		}
+	}
+	if len(w.downloads) == 0 {
+		t.Errorf("a bake on a daemon with no cache fetched no package")
+	}
+	// The development target's branches run together: each starts before
+	// any of them ends.
+	var branches []*client.Vertex
+	for _, v := range p.Vertices() {
+		if strings.Contains(v.Name, "development 2/3] parallel ") && strings.Contains(v.Name, " apt: ") { // bake puts the target before the stage
+			branches = append(branches, v)
+		}
+	}
+	if len(branches) != 4 {
+		t.Fatalf("%d apt branches of development in the progress, want 4", len(branches))
+	}
+	for _, a := range branches {
+		for _, b := range branches {
+			if a.Started == nil || b.Completed == nil || !a.Started.Before(*b.Completed) {
+				t.Errorf("%s started after %s ended: the branches waited for each other", a.Name, b.Name)
+			}
+		}
+	}
+}
+
+// A stage whose earlier step adds a repository installs from lists that
+// include it: its apt step updates its own copy of the lists, while a
+// stage on the same image with the image's sources does not.
+func TestAptAfterAddedRepository(t *testing.T) {
+	token := randomToken(t)
+	dir := writeContext(t, `version: 1
+stages:
+  added:
+    from: debian:bookworm-slim
+    steps:
+      - run: echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports-`+token+`.list
+      - apt: [debian-tag2upload-keyring]
+  plain:
+    from: debian:bookworm-slim
+    steps:
+      - run: echo `+token+` > /token
+      - apt: [hello]
+  all:
+    from: scratch
+    steps:
+      - copy: {from: added, src: /var/lib/dpkg/status, dst: /added-status}
+      - copy: {from: plain, src: /usr/bin/hello, dst: /hello}
+`, nil)
+	o := run(t, inProcess, build{dir: dir, exporter: "local"}).must(t)
+	status, err := os.ReadFile(filepath.Join(o.local, "added-status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(status, []byte("Package: debian-tag2upload-keyring\n")) {
+		t.Errorf("the backports-only package is not installed")
+	}
+	for _, v := range o.progress.Vertices() {
+		log := o.progress.Log(v.Digest)
+		switch {
+		case strings.Contains(v.Name, "[added 3/3] apt:"):
+			// It updates because its sources are not the image's, before
+			// it looks for the package, not as a fallback after failing.
+			if !bytes.Contains(log, []byte("bookworm-backports InRelease")) || bytes.Contains(log, []byte("Unable to locate package")) {
+				t.Errorf("the step after the added repository did not update its lists first:\n%s", log)
+			}
+		case strings.Contains(v.Name, "[plain 3/3] apt:"):
+			if updateLine.Match(log) {
+				t.Errorf("the step on the image's sources updated its lists again:\n%s", log)
+			}
+		}
+	}
+	if w := readAptWork(o.progress.Progress); len(w.updates) > 2 {
+		t.Errorf("apt-get update ran in %q, want the image's lists and the added step at most", w.updates)
+	}
+}
+
+// An arg the apt step reads through its env busts its lists, so a new
+// value updates them again; the same value builds from the cache; and
+// --no-cache updates them again.
+func TestAptListsBusting(t *testing.T) {
+	dir := writeContext(t, `version: 1
+args:
+  CACHE_DATE: ""
+stages:
+  s:
+    from: debian:bookworm-slim
+    steps:
+      - apt: [hello]
+        env: {CACHE_DATE: "${CACHE_DATE}"}
+`, nil)
+	first, second := randomToken(t), randomToken(t)
+	for _, c := range []struct {
+		name    string
+		attrs   map[string]string
+		updates int
+	}{
+		{"a new value", map[string]string{"build-arg:CACHE_DATE": first}, 1},
+		{"the same value", map[string]string{"build-arg:CACHE_DATE": first}, 0},
+		{"another value", map[string]string{"build-arg:CACHE_DATE": second}, 1},
+		{"--no-cache", map[string]string{"build-arg:CACHE_DATE": second, "no-cache": ""}, 1},
+	} {
+		o := run(t, inProcess, build{dir: dir, exporter: "none", attrs: c.attrs}).must(t)
+		if w := readAptWork(o.progress.Progress); len(w.updates) != c.updates {
+			t.Errorf("%s: apt-get update ran in %q, want %d exec", c.name, w.updates, c.updates)
+		}
+	}
+}
