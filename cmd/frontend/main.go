@@ -3,7 +3,8 @@
 // build ...` runs the same frontend in-process against BUILDKIT_HOST, with
 // no image to push, for a fast development loop; `frontend check` runs the
 // build checks with no daemon, `frontend schema` prints the spec's JSON
-// Schema and `frontend graph` draws its stages.
+// Schema, `frontend graph` draws its stages and `frontend convert` turns a
+// Dockerfile into a spec.
 package main
 
 import (
@@ -30,6 +31,8 @@ func main() {
 		err = runSchema(os.Stdout, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "graph":
 		err = runGraph(os.Stdout, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "convert":
+		err = runConvert(os.Stdout, os.Stderr, os.Args[2:])
 	default:
 		err = grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build)
 	}
