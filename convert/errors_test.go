@@ -44,6 +44,7 @@ func TestErrors(t *testing.T) {
 		{"env name expansion", "FROM busybox\nENV ${X}=1\n", []string{"Dockerfile:2: ENV ${X}: cannot convert a $ in the name"}},
 		{"quotes in expansion", "FROM busybox\nENV A=\"${B:-\"q\"}\"\n", []string{"Dockerfile:2:", "quoting has no spec equivalent"}},
 		{"later stage", "FROM busybox AS a\nFROM b AS c\nFROM busybox AS b\n", []string{"Dockerfile:2: FROM b: cannot convert FROM or --from naming a stage defined later"}},
+		{"stage index out of range", "FROM busybox\nCOPY --from=3 /x /y\n", []string{"Dockerfile:2: --from=3"}},
 		{"later stage in --from", "FROM busybox AS a\nCOPY --from=b /x /y\nFROM busybox AS b\n", []string{"Dockerfile:2: --from=b"}},
 		{"spec refuses a value", "FROM busybox\nCOPY --chown=app: a /b\n", []string{`Dockerfile:2: the spec would not load: stages.stage-0.steps[0].copy.chown: invalid user "app:"`}},
 		{"unknown target", "FROM busybox AS base\n", nil},

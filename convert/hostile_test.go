@@ -172,13 +172,6 @@ func FuzzConvert(f *testing.F) {
 	})
 }
 
-func BenchmarkHostileOne(b *testing.B) {
-	df := hostile()[os.Getenv("HOSTILE")]
-	for b.Loop() {
-		Convert([]byte(df), Options{})
-	}
-}
-
 func contentSizeOver(df string) bool {
 	lines, words := contentSize([]byte(df))
 	return lines > maxLines || words > maxWords

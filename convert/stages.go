@@ -110,13 +110,14 @@ func fromRefs(cmd instructions.Command) []string {
 
 // stageRef resolves a --from value of the stage at index before, as the
 // Dockerfile frontend does: a stage index, or a stage name in any case.
-// It returns nil for an image, and whether the name is a later stage's.
+// It returns nil for an image, and whether the name is a later stage's
+// (or an index of no stage before it).
 func (c *converter) stageRef(from string, before int) (st *stage, later bool) {
 	if i, err := strconv.Atoi(from); err == nil {
-		if i >= 0 && i < len(c.all) && i < before {
+		if i >= 0 && i < before {
 			return c.all[i], false
 		}
-		return nil, i >= before
+		return nil, true
 	}
 	st = c.byName[strings.ToLower(from)]
 	if st != nil && st.index >= before {
