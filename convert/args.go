@@ -2,7 +2,6 @@ package convert
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"go.yaml.in/yaml/v3"
@@ -232,7 +231,7 @@ func (c *converter) word(s *scope, raw string, line int) (word, bool) {
 	if c.over() {
 		return word{}, false
 	}
-	c.spend(len(raw) + 16 + expansionWork*strings.Count(raw, "$"))
+	c.spend(len(raw) + 16 + expansionCost(raw))
 	if c.over() {
 		return word{}, false
 	}

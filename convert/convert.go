@@ -48,8 +48,8 @@ const maxErrors = 50
 // than the 256 MB a conversion may. Real Dockerfiles have a few hundred
 // lines and a few thousand words.
 const (
-	maxLines = 5000
-	maxWords = 50000
+	maxLines = 2000
+	maxWords = 20000
 )
 
 // contentSize counts the lines of dt that are neither blank nor comments,
@@ -198,18 +198,18 @@ type converter struct {
 }
 
 // maxWork bounds the work of one conversion: the bytes of spec text it
-// writes (a spec larger than MaxSize would not load anyway) and the
-// entries of the scopes it copies. A hostile Dockerfile (thousands of ARGs
+// writes (a real Dockerfile makes a few kilobytes) and the entries of the
+// scopes it copies. A hostile Dockerfile (thousands of ARGs
 // inherited by thousands of runs or stages) stops here, in linear time,
 // before the spec is encoded.
-const maxWork = MaxSize
+const maxWork = MaxSize / 2
 
 // spend counts n units of work; the first time the total passes maxWork it
 // records the error.
 func (c *converter) spend(n int) {
 	c.spent += n
 	if c.spent > maxWork && c.spent-n <= maxWork {
-		c.errorf(0, nil, "converting it makes more than %d bytes of spec, the most a spec may be (are many ARGs in scope of many RUNs, or many stages?)", MaxSize)
+		c.errorf(0, nil, "converting it makes more than %d bytes of spec, more than a conversion makes (are many ARGs in scope of many RUNs, or many stages?)", maxWork)
 	}
 }
 

@@ -57,7 +57,7 @@ func hostile() map[string]string {
 	}
 	return map[string]string{
 		"args-in-scope-of-runs":    fill("FROM scratch\n"+manyArgs(5000), func(int) string { return "RUN x" }),
-		"args-through-stage-chain": fill("FROM scratch AS s0\n"+manyArgs(20000), func(i int) string { return fmt.Sprintf("FROM s%d AS s%d", i, i+1) }),
+		"args-through-stage-chain": fill("FROM scratch AS s0\n"+manyArgs(10000), func(i int) string { return fmt.Sprintf("FROM s%d AS s%d", i, i+1) }),
 		"run-continuations":        fill("FROM scratch\nRUN x \\\n", cont("y ")) + "\n",
 		"env-continuations":        fill("FROM scratch\nENV A=x \\\n", cont("B=$A ")) + "\n",
 		"env-pairs":                fill("FROM scratch\n", func(i int) string { return fmt.Sprintf("ENV E%d=$HOME F%d=\"a b\" G%d='c'", i, i, i) }),
@@ -93,7 +93,9 @@ func cpuTime() time.Duration {
 }
 
 // TestHostileDockerfiles: each hostile Dockerfile converts or fails within
-// 1 s of CPU time and 256 MB of allocations, without a panic.
+// 1 s of CPU time and 256 MB of allocations, without a panic. The race
+// detector slows the code several times over, so it is given no time
+// bound; the memory bound holds under it too.
 func TestHostileDockerfiles(t *testing.T) {
 	for name, df := range hostile() {
 		t.Run(name, func(t *testing.T) {
@@ -110,16 +112,16 @@ func TestHostileDockerfiles(t *testing.T) {
 			if n := after.TotalAlloc - before.TotalAlloc; n > maxMemory {
 				t.Errorf("allocated %d MiB, more than %d MiB", n>>20, maxMemory>>20)
 			}
-			if used > time.Second {
+			if used > time.Second && !raceEnabled {
 				t.Errorf("took %s of CPU, more than 1s", used)
 			}
-			t.Logf("%s of CPU, %d MiB: %.120v", used, (after.TotalAlloc-before.TotalAlloc)>>20, err)
+			t.Logf("%s: %s of CPU, %d MiB: %.120v", name, used, (after.TotalAlloc-before.TotalAlloc)>>20, err)
 		})
 	}
 	if _, err := Convert(make([]byte, MaxSize+1), Options{}); err == nil || !strings.Contains(err.Error(), "more than the 1048576") {
 		t.Errorf("a Dockerfile over the limit: %v", err)
 	}
-	if _, err := Convert([]byte(strings.Repeat("RUN x\n", maxLines+1)), Options{}); err == nil || !strings.Contains(err.Error(), "more than the 5000 lines and 50000 words") {
+	if _, err := Convert([]byte(strings.Repeat("RUN x\n", maxLines+1)), Options{}); err == nil || !strings.Contains(err.Error(), "more than the 2000 lines and 20000 words") {
 		t.Errorf("a Dockerfile over the line limit: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package convert
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -28,12 +29,26 @@ type word struct {
 var errQuoting = errors.New("its quoting has no equivalent in the spec")
 
 // maxExpansions bounds the $ of one word: each is expanded under every
-// probe, and a ${NAME/pattern/...} compiles a pattern each time, so each
-// also counts expansionWork towards the conversion's bound.
+// probe, so each counts expansionWork towards the conversion's bound, and
+// a ${NAME/...}, ${NAME#...} or ${NAME%...}, which compiles a pattern each
+// time, patternWork.
 const (
 	maxExpansions = 64
 	expansionWork = 256
+	patternWork   = 8192
 )
+
+// patternRe finds the expansions that compile a pattern.
+var patternRe = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*[/#%]`)
+
+// expansionCost is the work of converting word raw beyond its length.
+func expansionCost(raw string) int {
+	n := strings.Count(raw, "$")
+	if n == 0 {
+		return 0
+	}
+	return n*expansionWork + len(patternRe.FindAllStringIndex(raw, maxExpansions+1))*patternWork
+}
 
 // errExpansions is returned for a word with more than maxExpansions.
 var errExpansions = fmt.Errorf("the word has more than %d $ in it, more than a conversion expands", maxExpansions)

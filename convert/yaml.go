@@ -95,7 +95,7 @@ func (c *converter) encode(doc *yaml.Node) ([]byte, error) {
 // maxNodes bounds the nodes of a converted spec, checked before it is
 // encoded: the encoder keeps every event of a document, a kilobyte or two
 // each. The twin's spec has about 500.
-const maxNodes = 50000
+const maxNodes = 20000
 
 // countNodes counts the nodes of the tree at n, up to limit.
 func countNodes(n *yaml.Node, limit int) int {
