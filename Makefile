@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 30s
 DEMO_OUT := out/demo
 
-.PHONY: all build deps engine engine-down frontend-image peer-image unit lint-workflows fuzz editor-deps editor integration test reliability demo bench release clean
+.PHONY: all build deps engine engine-down frontend-image peer-image unit lint-workflows fuzz editor-deps editor integration convert-equivalence test reliability demo bench release clean
 
 all: build
 
@@ -60,6 +60,7 @@ lint-workflows:
 
 fuzz:
 	$(GO) test ./llbgraph -run '^$$' -fuzz FuzzLoadCompile -fuzztime $(FUZZTIME)
+	$(GO) test ./convert -run '^$$' -fuzz FuzzConvert -fuzztime $(FUZZTIME)
 
 # yaml-language-server, pinned by hack/node/package-lock.json, into .bin/node.
 editor-deps:
@@ -74,9 +75,15 @@ editor: editor-deps
 # into the local registry (all platforms, tags, provenance, SBOM, each platform's
 # binary), and the same release on two fresh buildkitd daemons, reproduced.
 integration: frontend-image
-	$(GO) test -race -tags integration -count=1 -timeout 90m ./test/integration/...
+	$(GO) test -race -tags integration -count=1 -timeout 90m -skip '^TestConvertEquivalence$$' ./test/integration/...
 
-test: unit fuzz editor integration
+# The equivalence suite of `frontend convert` (docs/convert.md): each Dockerfile of
+# the corpus, converted, and both built on the local engine, target for target; the
+# images must match file for file. -v prints "N/M equivalent" and each entry.
+convert-equivalence: engine
+	$(GO) test -tags integration -count=1 -timeout 60m -run '^TestConvertEquivalence$$' -v ./test/integration/
+
+test: unit fuzz editor integration convert-equivalence
 
 # The reliability suite (test/reliability): secrets, load, faults, hostile
 # specs, reproducible images and scale-out, each on buildkitd daemons of its

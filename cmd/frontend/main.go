@@ -3,7 +3,8 @@
 // build ...` runs the same frontend in-process against BUILDKIT_HOST, with
 // no image to push, for a fast development loop; `frontend check` runs the
 // build checks with no daemon, `frontend schema` prints the spec's JSON
-// Schema and `frontend graph` draws its stages.
+// Schema, `frontend graph` draws its stages and `frontend convert` turns a
+// Dockerfile into a spec.
 package main
 
 import (
@@ -22,6 +23,7 @@ const usage = `usage: frontend COMMAND [ARGS]
 
   check    run the build checks on a spec, with no daemon (docs/checks.md)
   graph    print the stages of a spec as a graph (docs/graph.md)
+  convert  turn a Dockerfile into an equivalent spec (docs/convert.md)
   schema   print the spec's JSON Schema (docs/editors.md)
   build    build a spec with this frontend in-process, against BUILDKIT_HOST
   version  print the version
@@ -45,6 +47,8 @@ func main() {
 		err = runSchema(os.Stdout, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "graph":
 		err = runGraph(os.Stdout, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "convert":
+		err = runConvert(os.Stdout, os.Stderr, os.Args[2:])
 	case len(os.Args) > 1:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)

@@ -125,6 +125,8 @@ type build struct {
 	locals   map[string]string
 	attach   []session.Attachable
 	exporter string // "oci" (default), "local" or "" for none
+	// exportAttrs are more attributes of the oci exporter.
+	exportAttrs map[string]string
 }
 
 // outcome is what a build produced and showed.
@@ -170,7 +172,9 @@ func run(t *testing.T, m mode, b build) *outcome {
 	var ociBuf bytes.Buffer
 	switch b.exporter {
 	case "", "oci":
-		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: map[string]string{"tar": "true"},
+		exportAttrs := map[string]string{"tar": "true"}
+		maps.Copy(exportAttrs, b.exportAttrs)
+		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: exportAttrs,
 			Output: func(map[string]string) (io.WriteCloser, error) { return nopCloser{&ociBuf}, nil }}}
 	case "local":
 		out.local = t.TempDir()

@@ -127,6 +127,16 @@ func TestCopyDestinationParity(t *testing.T) {
 	}
 }
 
+// multiArgsDockerfile is testMultiArgs's Dockerfile.
+const multiArgsDockerfile = `ARG a1="foo bar" a2=box
+ARG a3="$a2-foo"
+FROM busy$a2 AS build
+ARG a3 a4="123 456" a1
+RUN echo -n "$a1:$a3:$a4" > /out
+FROM scratch
+COPY --from=build /out .
+`
+
 // TestMultiArgsParity ports testMultiArgs: an arg's default names an
 // earlier arg (a3 is "$a2-foo"), an arg names the base image (busy$a2), and
 // the RUN sees all of them; /out is "foo bar:box-foo:123 456" from the
@@ -137,14 +147,7 @@ func TestMultiArgsParity(t *testing.T) {
 		t.Run(string(m), func(t *testing.T) {
 			var dir string
 			if m == dockerfile {
-				dir = writeContext(t, "", map[string]string{"Dockerfile": `ARG a1="foo bar" a2=box
-ARG a3="$a2-foo"
-FROM busy$a2 AS build
-ARG a3 a4="123 456" a1
-RUN echo -n "$a1:$a3:$a4" > /out
-FROM scratch
-COPY --from=build /out .
-`})
+				dir = writeContext(t, "", map[string]string{"Dockerfile": multiArgsDockerfile})
 			} else {
 				dir = writeContext(t, `version: 1
 args:

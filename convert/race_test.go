@@ -1,0 +1,6 @@
+//go:build race
+
+package convert
+
+// raceEnabled is set when the tests run with the race detector.
+const raceEnabled = true

@@ -1,0 +1,2 @@
+from mathlib import square
+print(square(7))
