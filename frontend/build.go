@@ -156,7 +156,7 @@ func hasNamedContexts(bc *dockerui.Client) bool {
 func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]string, src *dockerui.Source) {
 	names := make([]string, 0, len(buildArgs))
 	for name := range buildArgs {
-		if _, declared := s.Args.Get(name); !declared && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) && name != llbgraph.SourceDateEpochArg {
+		if !s.DeclaresArg(name) && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) && name != llbgraph.SourceDateEpochArg {
 			names = append(names, name)
 		}
 	}

@@ -44,7 +44,7 @@ func subrequests(s *spec.Spec, bc *dockerui.Client, src *dockerui.Source) docker
 			}
 			out := &outline.Outline{Name: spec.Escape(o.Target), Description: spec.Escape(o.Description), Sources: [][]byte{s.Source}}
 			for _, a := range o.Args {
-				out.Args = append(out.Args, outline.Arg{Name: spec.Escape(a.Name), Value: spec.Escape(a.Value), Location: location(a.Range)})
+				out.Args = append(out.Args, outline.Arg{Name: spec.Escape(a.Name), Value: spec.Escape(a.Value), Description: spec.Escape(a.Description), Location: location(a.Range)})
 			}
 			for _, m := range o.Secrets {
 				out.Secrets = append(out.Secrets, outline.Secret{Name: spec.Escape(m.ID), Required: m.Required, Location: location(m.Range)})

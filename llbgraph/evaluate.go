@@ -54,6 +54,7 @@ type stageEval struct {
 	// changed since a step last saw it.
 	snap  *Config
 	reads *[]string // the reads of the value being evaluated
+	args  []string  // the stage's args, NAME=value
 }
 
 // evaluate evaluates a planned stage, whose dependencies are evaluated,
@@ -100,6 +101,9 @@ func (sp *stagePlan) failed() error {
 // image block.
 func (e *stageEval) stage() error {
 	st, out := e.sp.stage, e.out
+	if err := e.stageArgs(); err != nil {
+		return err
+	}
 	if len(st.Env) > 0 {
 		s, err := e.setEnv(&st.Node, st.Env)
 		if err != nil {
@@ -177,6 +181,7 @@ func (e *stageEval) from(base *source) {
 func (e *stageEval) scope() scope {
 	sc := e.c.scope(e.cfg.Image.Config.Env)
 	sc.open, sc.unknown, sc.reads = !e.cfg.BaseKnown, e.cfg.unknown, e.reads
+	sc.stageArgs = e.args
 	return sc
 }
 
@@ -329,4 +334,33 @@ func (e *stageEval) setUser(n *spec.Node, key string, o *spec.Owner) (*UserStep,
 	e.changed()
 	e.history("USER "+u.Text, false)
 	return out, nil
+}
+
+// stageArgs evaluates the args the stage declares, in order, before its
+// env: a build arg of the name sets one; else its default, which may read
+// the args before it; else the top-level arg's value (empty when there is
+// none), as `ARG NAME` in a Dockerfile stage takes the global ARG's.
+func (e *stageEval) stageArgs() error {
+	st := e.sp.stage
+	for i := range st.Args {
+		a := &st.Args[i]
+		v, given := e.c.opt.BuildArgs[a.Name]
+		switch {
+		case given:
+		case a.NoDefault:
+			v = e.c.args[a.Name]
+			if _, declared := e.c.argOrder[a.Name]; declared {
+				*e.reads = append(*e.reads, a.Name)
+			}
+		default:
+			var err error
+			if v, err = e.scope().expand(spec.Field(&st.Node, "args."+a.Name), "", a.Range, a.Value); err != nil {
+				return err
+			}
+		}
+		e.args = append(e.args, a.Name+"="+v)
+		e.out.Args = append(e.out.Args, StageArg{Spec: a, Value: v})
+		e.c.budget.spend(len(a.Name) + len(v))
+	}
+	return nil
 }

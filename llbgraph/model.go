@@ -134,6 +134,15 @@ func (m *Model) Err(target string) error {
 	return errors.Join(errs...)
 }
 
+// StageArg is an arg a stage declares, as evaluated.
+type StageArg struct {
+	// Spec is the declaration.
+	Spec *spec.Arg
+	// Value is its value: the build arg of its name, else its default
+	// expanded, else the top-level arg's value.
+	Value string
+}
+
 // maxStageErrors bounds how many errors of stages Model.Err reports, as
 // spec.Load bounds its own.
 const maxStageErrors = 50
@@ -155,6 +164,9 @@ type Stage struct {
 	// Config is the image configuration it ends with, its image block
 	// applied.
 	Config *Config
+	// Args are the args the stage declares, with their values in this
+	// build: every run-like step of the stage gets them as environment.
+	Args []StageArg
 	// Reads are the args that the stage's own values read (platform, from,
 	// image); its steps' reads are theirs.
 	Reads []string

@@ -15,8 +15,9 @@ type Outline struct {
 	Target string
 	// Description is the target's description.
 	Description string
-	// Args are the args the target's steps use, in declaration order, with
-	// their values.
+	// Args are the args the target's steps use, with their values: the
+	// top-level args they read, in declaration order, then the args the
+	// stages it reaches declare (which every run of the stage gets).
 	Args []OutlineArg
 	// Secrets are the secret ids the target's steps mount.
 	Secrets []OutlineMount
@@ -30,6 +31,8 @@ type OutlineArg struct {
 	Name string
 	// Value is its value in this build: the default or the --build-arg.
 	Value string
+	// Description is what the declaration says the arg is for.
+	Description string
 	// Range is where the arg is declared; zero for a platform arg.
 	Range spec.Range
 }
@@ -87,9 +90,19 @@ func BuildOutline(ctx context.Context, s *spec.Spec, opt Opt) (*Outline, error) 
 	}
 	read := map[string]bool{}
 	addReads(read, c.model.order)
+	listed := map[string]bool{}
 	for _, a := range s.Args {
 		if read[a.Name] {
-			o.Args = append(o.Args, OutlineArg{Name: a.Name, Value: c.args[a.Name], Range: a.NameRange})
+			o.Args = append(o.Args, OutlineArg{Name: a.Name, Value: c.args[a.Name], Description: a.Description, Range: a.NameRange})
+			listed[a.Name] = true
+		}
+	}
+	for _, ev := range c.model.order {
+		for _, a := range ev.Args {
+			if !listed[a.Spec.Name] {
+				o.Args = append(o.Args, OutlineArg{Name: a.Spec.Name, Value: a.Value, Description: a.Spec.Description, Range: a.Spec.NameRange})
+				listed[a.Spec.Name] = true
+			}
 		}
 	}
 	return o, nil

@@ -38,7 +38,7 @@ func (e *stageEval) run(s spec.RunLike) (*RunStep, string, error) {
 	o := s.Options()
 	sc := e.scope()
 	out.Args, out.Caches, out.Lists = cmd.args, cmd.caches, cmd.lists
-	out.ArgEnv = sc.referencedArgs(cmd.script)
+	out.ArgEnv = sc.runArgs(cmd.script)
 	for _, kv := range cmd.env {
 		// a preset's env is a default: the stage's own env wins
 		k, _, _ := strings.Cut(kv, "=")

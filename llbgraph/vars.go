@@ -27,6 +27,9 @@ const MaxExpansion = 1 << 20
 type scope struct {
 	c   *compiler
 	env []string // NAME=value, later entries win
+	// stageArgs are the args the stage declares, NAME=value: after env,
+	// before the top-level args.
+	stageArgs []string
 	// open says that the base image's env is unknown (Evaluate looked no
 	// image up): a name found nowhere else may be set there, so it reads as
 	// unknown rather than undeclared. An arg is taken to be the arg.
@@ -43,6 +46,7 @@ type found uint8
 const (
 	notFound found = iota
 	inEnv
+	inStageArgs
 	inArgs
 	inPlatformArgs
 	unknownValue // in the base image's unknown env, or set from it
@@ -56,6 +60,9 @@ func (s scope) lookup(name string) (string, found) {
 	}
 	if v, ok := lookupEnv(s.env, name); ok {
 		return v, inEnv
+	}
+	if v, ok := lookupEnv(s.stageArgs, name); ok {
+		return v, inStageArgs
 	}
 	if v, ok := s.c.args[name]; ok {
 		return v, inArgs
@@ -78,10 +85,12 @@ func (s scope) record(name string) {
 
 // keys returns every name the scope can see, for suggestions.
 func (s scope) keys() []string {
-	keys := make([]string, 0, len(s.env)+len(s.c.args)+len(s.c.platformKV))
-	for _, kv := range s.env {
-		k, _, _ := strings.Cut(kv, "=")
-		keys = append(keys, k)
+	keys := make([]string, 0, len(s.env)+len(s.stageArgs)+len(s.c.args)+len(s.c.platformKV))
+	for _, kvs := range [][]string{s.env, s.stageArgs} {
+		for _, kv := range kvs {
+			k, _, _ := strings.Cut(kv, "=")
+			keys = append(keys, k)
+		}
 	}
 	for k := range s.c.args {
 		keys = append(keys, k)
@@ -234,12 +243,32 @@ func (s scope) expandList(n *spec.Node, key string, list []spec.String) ([]strin
 	return out, nil
 }
 
-// referencedArgs returns NAME=value for each arg and platform arg that a
-// shell script mentions as $NAME or ${NAME...}, unless the stage env sets
-// that name, in declaration order. Runs get exactly these as environment
-// variables, so changing an arg re-runs only the steps that read it: the
-// cache-busting arg busts what mentions it and nothing else. One pass over
-// the script, whatever the number of args.
+// runArgs returns the args a run-like step gets as environment, NAME=value,
+// leaving out those the stage's env sets: every arg the stage declares, in
+// declaration order, as a Dockerfile RUN gets every ARG in scope; then
+// each top-level arg and platform arg that the script mentions as $NAME or
+// ${NAME...} (referencedArgs).
+func (s scope) runArgs(script string) []string {
+	var out []string
+	for _, kv := range s.stageArgs {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, shadowed := lookupEnv(s.env, k); !shadowed {
+			out = append(out, kv)
+		}
+		// many args in scope of many runs: the budget stops it, linearly
+		if s.c.budget.spend(len(s.env)+len(kv)) != nil {
+			break
+		}
+	}
+	return append(out, s.referencedArgs(script)...)
+}
+
+// referencedArgs returns NAME=value for each top-level arg and platform
+// arg that a shell script mentions as $NAME or ${NAME...}, unless the
+// stage's env or args set that name, in declaration order. Runs get
+// exactly these as environment variables, so changing an arg re-runs only
+// the steps that read it: the cache-busting arg busts what mentions it and
+// nothing else. One pass over the script, whatever the number of args.
 func (s scope) referencedArgs(script string) []string {
 	if !strings.Contains(script, "$") {
 		return nil
@@ -257,6 +286,9 @@ func (s scope) referencedArgs(script string) []string {
 		}
 		seen[name] = true
 		if _, shadowed := lookupEnv(s.env, name); shadowed {
+			continue
+		}
+		if _, staged := lookupEnv(s.stageArgs, name); staged {
 			continue
 		}
 		if i, ok := s.c.argOrder[name]; ok {

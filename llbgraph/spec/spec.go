@@ -36,7 +36,7 @@ type Spec struct {
 	// Args are the build args with their defaults, in file order. A build
 	// overrides them with --build-arg NAME=VALUE; ${NAME} reads them, and a
 	// default may read the args declared before it.
-	Args Vars `yaml:"args"`
+	Args Args `yaml:"args"`
 	// Exclude lists patterns, in .dockerignore syntax, that are left out of
 	// the main build context on top of the context's own .dockerignore.
 	Exclude Strings `yaml:"exclude"`
@@ -73,6 +73,12 @@ type Stage struct {
 	// Platform pins the stage's platform (for example ${BUILDPLATFORM});
 	// otherwise the stage builds for the target platform.
 	Platform Platform `yaml:"platform"`
+	// Args declares args in the stage's scope, as ARG inside a Dockerfile
+	// stage: ${NAME} in the stage's values reads them, and every run-like
+	// step of the stage gets them all as environment. A build arg of the
+	// same name sets one; an arg with no default takes the top-level arg's
+	// value.
+	Args Args `yaml:"args"`
 	// Env sets environment variables, in order, for the steps and the image.
 	Env Vars `yaml:"env"`
 	// Workdir sets the working directory, creating it, before the steps.

@@ -80,7 +80,7 @@ func validate(s *Spec, errs *errorList) {
 	case s.Version.Value != Version:
 		v.at(n, "version", s.Version.Range, "unknown version %d: this frontend reads version %d", s.Version.Value, Version)
 	}
-	v.args(s)
+	v.args(n, s.Args)
 	v.patterns(n, "exclude", s.Exclude)
 	if len(s.Stages) == 0 {
 		v.at(n, "stages", Range{}, noStages)
@@ -111,9 +111,10 @@ func validate(s *Spec, errs *errorList) {
 	v.graph(s, names)
 }
 
-func (v *validator) args(s *Spec) {
-	for _, a := range s.Args {
-		at := Field(&s.Node, "args."+keySegment(a.Name))
+// args checks the names of the args declared under n's args key.
+func (v *validator) args(n *Node, args Args) {
+	for _, a := range args {
+		at := Field(n, "args."+keySegment(a.Name))
 		switch {
 		case !argNameRe.MatchString(a.Name):
 			v.at(at, "", a.NameRange, "%s is not a valid arg name: use letters, digits and _, not starting with a digit", Quote(a.Name))
@@ -163,6 +164,7 @@ func (v *validator) stage(st *Stage) {
 			v.at(n, "platform", p.Range, "%v", err)
 		}
 	}
+	v.args(n, st.Args)
 	v.vars(n, "env", st.Env)
 	v.owner(n, "user", &st.User)
 	for i, s := range st.Steps {

@@ -59,6 +59,8 @@ type ValueSchema struct {
 	Items *ValueSchema
 	// MinItems bounds a list's length; 0 sets no bound.
 	MinItems uint64
+	// Properties are the schemas of a mapping's known keys.
+	Properties map[string]*ValueSchema
 	// PropertyNames is the schema of a mapping's keys.
 	PropertyNames *ValueSchema
 	// AdditionalProperties is the schema of a mapping's values.

@@ -80,10 +80,13 @@ func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions)
 	root.Required = []string{"version", "stages"}
 	version := prop(root, "version")
 	*version = jsonschema.Schema{Type: "integer", Const: spec.Version, Description: version.Description}
-	prop(root, "args").PropertyNames = &jsonschema.Schema{
-		Pattern: spec.ArgNamePattern,
-		Not:     &jsonschema.Schema{Enum: anys(platformArgs)},
+	argNames := func() *jsonschema.Schema {
+		return &jsonschema.Schema{
+			Pattern: spec.ArgNamePattern,
+			Not:     &jsonschema.Schema{Enum: anys(platformArgs)},
+		}
 	}
+	prop(root, "args").PropertyNames = argNames()
 	root.PatternProperties = map[string]*jsonschema.Schema{
 		"^x-": {Description: "Ignored by the frontend: a place for anchors (&name) that stages and steps reuse with aliases (*name) and merge keys (<<: *name)."},
 	}
@@ -91,6 +94,7 @@ func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions)
 	stage := def("Stage")
 	stage.Required = []string{"from"}
 	prop(stage, "env").PropertyNames = envNames()
+	prop(stage, "args").PropertyNames = argNames()
 	prop(def("Image"), "labels").PropertyNames = &jsonschema.Schema{Pattern: `\S`}
 	def("Healthcheck").Required = []string{"test"}
 	// A check: block names rules, or all.

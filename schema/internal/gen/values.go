@@ -2,7 +2,9 @@ package gen
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -63,6 +65,12 @@ func convert(vs *spec.ValueSchema) *jsonschema.Schema {
 	}
 	if vs.Enum != nil {
 		s.Enum = anys(vs.Enum)
+	}
+	if vs.Properties != nil {
+		s.Properties = jsonschema.NewProperties()
+		for _, k := range slices.Sorted(maps.Keys(vs.Properties)) {
+			s.Properties.Set(k, convert(vs.Properties[k]))
+		}
 	}
 	return s
 }
