@@ -18,16 +18,8 @@ var shellLikeRe = regexp.MustCompile("\\$[A-Za-z_{(]|&&|\\|\\||`")
 func commentInCommand(r *run) {
 	r.runLikes(func(ev *llbgraph.RunStep) {
 		s := ev.Spec
-		key, c := "run", (*spec.Command)(nil)
-		switch s := s.(type) {
-		case *spec.RunStep:
-			c = &s.Run
-		case spec.Tool:
-			key, c = s.Command()
-		default:
-			return
-		}
-		if c.IsExec || !shellLikeRe.MatchString(c.Comment) {
+		key, c := commandOf(s)
+		if c == nil || c.IsExec || !shellLikeRe.MatchString(c.Comment) {
 			return
 		}
 		r.report(s.StepNode(), key, c.Range, "the text after \" #\" is a YAML comment, not part of the command: the step runs %s without %s; to keep it, quote the whole command (%s: %s), or move the comment to a line of its own",

@@ -29,6 +29,7 @@ var rules = []*Rule{
 	{Name: "SecretFileCopied", Description: "A copy from the context can take a credential file into the image", run: secretFileCopied},
 	{Name: "UnpinnedBaseImage", Description: "An image is used with no tag, or with latest", run: unpinnedBaseImage},
 	{Name: "UnusedArg", Description: "A declared arg is read nowhere", run: unusedArg},
+	{Name: "ArgNotInRun", Description: "A run names a top-level arg that it does not get", run: argNotInRun},
 	{Name: "UnusedSecretMount", Description: "A secret mounted as an environment variable is not read by the script", run: unusedSecretMount},
 	{Name: "WorkdirRelativePath", Description: "A relative workdir depends on a working directory the spec never sets", run: workdirRelativePath},
 	{Name: "ArgInvalidatesDependencies", Description: "An arg is read before the dependency install, so changing it reinstalls the dependencies", run: argInvalidatesDependencies},
@@ -342,7 +343,7 @@ func unusedArg(r *run) {
 	read := r.m.Reads()
 	for _, a := range r.s.Args {
 		if !read[a.Name] {
-			r.report(spec.Field(&r.s.Node, "args."+a.Name), "", a.NameRange, "arg %s is declared but no value or script reads it: remove it, or use ${%s}", a.Name, a.Name)
+			r.report(spec.Field(&r.s.Node, "args."+a.Name), "", a.NameRange, "arg %s is declared but no value or script reads it: remove it, use ${%s}, or, for a program a run starts that reads it from the environment, declare it in that stage's args, which every run of the stage gets", a.Name, a.Name)
 		}
 	}
 }
