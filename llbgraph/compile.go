@@ -174,6 +174,9 @@ func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.opt.TargetPlatform != nil {
+		setTargetPlatform(img, c.target)
+	}
 	if len(c.opt.Labels) > 0 {
 		img.Config.Labels = maps.Clone(img.Config.Labels)
 		if img.Config.Labels == nil {

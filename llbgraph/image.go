@@ -158,6 +158,24 @@ func (c *compiler) finalImage(st *Stage) (*imageConfig, error) {
 	return img, nil
 }
 
+// setTargetPlatform gives the target's image the platform the build asked
+// for, as dockerfile2llb does when --platform is set: a target stage pinned
+// to ${BUILDPLATFORM} (or built from one that is) still makes the image of
+// the requested platform.
+func setTargetPlatform(img *imageConfig, p ocispecs.Platform) {
+	sameOSArch := p.OS == img.OS && p.Architecture == img.Architecture
+	img.OS, img.Architecture = p.OS, p.Architecture
+	if p.Variant != "" || !sameOSArch {
+		img.Variant = p.Variant
+	}
+	if p.OSVersion != "" || !sameOSArch {
+		img.OSVersion = p.OSVersion
+	}
+	if p.OSFeatures != nil {
+		img.OSFeatures = slices.Clone(p.OSFeatures)
+	}
+}
+
 // shellCommand returns a string-form command as arguments: the image's
 // shell (SHELL in a Dockerfile), or /bin/sh -c.
 func shellCommand(img *imageConfig, script string) []string {
