@@ -2,12 +2,12 @@ package llbgraph
 
 import (
 	"fmt"
-	"github.com/docker/go-units"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
