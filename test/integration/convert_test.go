@@ -88,7 +88,7 @@ func convertCorpus(t *testing.T) []convertCase {
 		// With SOURCE_DATE_EPOCH, Python writes .pyc files that hash their
 		// source instead of recording its time, as the twin's releases do.
 		opt: caseOptions{Secrets: map[string]string{"api_key": "k-" + randomToken(t)}, SourceDateEpoch: "1700000000",
-			Targets: []string{"runtime", "development", "production"}},
+			Targets: []string{"runtime", "development", "production", "test"}},
 	}}
 	for _, c := range copyDestCases {
 		for _, link := range []string{"", "--link "} {
