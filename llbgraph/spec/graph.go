@@ -89,9 +89,13 @@ func (v *validator) graph(s *Spec, names map[string]*Stage) {
 				edges[i] = append(edges[i], ref{node: n, key: key, val: from})
 				return
 			}
-			if _, err := reference.ParseNormalizedNamed(name); err != nil {
-				v.at(n, key, from.Range, "%s", UnknownSource(name, s.Stages.Names()))
-			} else if msg := typos.Of(name); msg != "" {
+			if !isBareName(name) {
+				if _, err := reference.ParseNormalizedNamed(name); err != nil {
+					v.at(n, key, from.Range, "%s", UnknownSource(name, s.Stages.Names()))
+					return
+				}
+			}
+			if msg := typos.Of(name); msg != "" {
 				v.at(n, key, from.Range, "%s", msg)
 			}
 		})
@@ -172,4 +176,36 @@ func arrows(names []string) string {
 		out[i] = Shorten(n)
 	}
 	return strings.Join(out, " -> ")
+}
+
+// isBareName reports whether name is one lowercase path component, such as
+// busybox or my-app_2: by distribution/reference's grammar, a valid image
+// name (docker.io/library/name), checked here without its regular
+// expressions, which otherwise dominate the cost of a spec that names
+// thousands of sources. Any other name goes to the library.
+func isBareName(name string) bool {
+	if name == "" || len(name) > 255 {
+		return false
+	}
+	sep := 0 // length of the run of separators before i
+	dashes := true
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			// a separator is ".", "_", "__" or one or more "-"
+			if sep > 0 && !dashes && sep > 2 || sep == 2 && name[i-1] != name[i-2] || sep == 2 && name[i-1] == '.' {
+				return false
+			}
+			sep, dashes = 0, true
+		case c == '.' || c == '_' || c == '-':
+			if i == 0 {
+				return false
+			}
+			sep++
+			dashes = dashes && c == '-'
+		default:
+			return false
+		}
+	}
+	return sep == 0
 }
