@@ -267,6 +267,8 @@ func (c *compiler) stepRefs(p *plan, st *spec.Stage) ([]pendingRef, error) {
 		switch s := s.(type) {
 		case *spec.CopyStep:
 			add(&s.Copy, &s.Copy.Node, s.Copy.From, true)
+		case *spec.AddStep:
+			add(&s.Add.Copy, &s.Add.Node, s.Add.From, true)
 		case spec.RunLike:
 			for i := range s.Options().Mounts {
 				m := &s.Options().Mounts[i]
@@ -383,6 +385,14 @@ func mainContextPaths(s *spec.Spec) (paths []string, all bool) {
 				if step.Copy.From.Value == "" {
 					for _, src := range step.Copy.Src {
 						add(src.Value)
+					}
+				}
+			case *spec.AddStep:
+				if step.Add.From.Value == "" {
+					for _, src := range step.Add.Src {
+						if !isRemote(src.Value) {
+							add(src.Value)
+						}
 					}
 				}
 			case spec.RunLike:

@@ -82,3 +82,19 @@ type Copy struct {
 	// Node is where the copy sits in the file.
 	Node Node `yaml:"-"`
 }
+
+// Add adds files with the options of the Dockerfile's ADD: those of copy
+// but parents, and a src may also be an http(s) URL (downloaded, not
+// unpacked unless unpack is true) or a git repository (cloned, as
+// https://host/repo.git#ref:subdir or git@host:repo.git#ref).
+type Add struct {
+	Copy
+	// Checksum is the digest a URL's content must have (sha256:...), or
+	// the commit a git ref must resolve to; the build fails otherwise.
+	Checksum String `yaml:"checksum"`
+	// KeepGitDir keeps the .git directory of a git source.
+	KeepGitDir *Bool `yaml:"keep-git-dir"`
+	// Unpack unpacks archives (tar, gzip, bzip2, xz): the default for
+	// local sources, not for URLs; false copies local archives as they are.
+	Unpack *Bool `yaml:"unpack"`
+}
