@@ -22,7 +22,7 @@ func (e *stageEval) add(s *spec.AddStep) (*AddStep, string, error) {
 	out := &AddStep{Spec: s}
 	e.begin(&out.stepBase)
 	defer e.end(&out.stepBase)
-	if err := e.files(&a.Copy, "ADD", &out.Files); err != nil {
+	if err := e.files(&a.Files, false, "ADD", &out.Files); err != nil {
 		return nil, "", err
 	}
 	if a.Unpack != nil {
@@ -71,8 +71,8 @@ func (e *stageEval) add(s *spec.AddStep) (*AddStep, string, error) {
 func (b *stageBuild) add(base llb.State, s *AddStep, name string) (llb.State, error) {
 	a := &s.Spec.Add
 	at := s.Spec.Node.Range
-	from := b.fromState(&a.Copy, &s.Files)
-	return b.files(base, at, &a.Copy, &s.Files, name, func(src string, info *llb.CopyInfo) (llb.State, string) {
+	from := b.fromState(&a.Files, &s.Files)
+	return b.files(base, at, &a.Files, &s.Files, name, func(src string, info *llb.CopyInfo) (llb.State, string) {
 		if ref, _ := gitSource(src); ref != nil {
 			*info = llb.CopyInfo{Mode: info.Mode, CreateDestPath: true}
 			return b.gitState(ref, s, name, at), "/"

@@ -66,10 +66,10 @@ func TestAddErrors(t *testing.T) {
 	for _, c := range []struct{ step, want string }{
 		{`{src: "https://example.com/a", dst: /a, checksum: "md5:x"}`, "f.yaml:6:64: stages.app.steps[0].add.checksum: checksum \"md5:x\": "},
 		{`{src: a.txt, dst: /a, checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"}`, "add.checksum: a checksum needs an http(s) URL or a git repository as src, not \"a.txt\""},
-		{`{src: a, dst: /a/, parents: true}`, "add.parents: add does not take parents"},
+		{`{src: a, dst: /a/, parents: true}`, "add.parents: unknown key \"parents\""},
 		{`{src: [a, b], dst: /a/, checksum: "sha256:00"}`, "add.checksum: a checksum applies to one src, and there are 2"},
 	} {
-		s, err := spec.Load("f.yaml", []byte("version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - add: " + c.step + "\n"))
+		s, err := spec.Load("f.yaml", []byte("version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - add: "+c.step+"\n"))
 		if err == nil {
 			_, err = Compile(context.Background(), s, testOpt("app"))
 		}

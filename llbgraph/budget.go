@@ -52,7 +52,7 @@ func stepOps(p *plan, steps []spec.Step) int {
 			if s.Copy.Link.Value {
 				n++ // the merge
 			}
-			if r := p.refs[&s.Copy]; r != nil && r.Kind() == SourceImage {
+			if r := p.refs[&s.Copy.Files]; r != nil && r.Kind() == SourceImage {
 				n++
 			}
 		case *spec.AddStep:
@@ -60,7 +60,7 @@ func stepOps(p *plan, steps []spec.Step) int {
 			if s.Add.Link.Value {
 				n++ // the merge
 			}
-			if r := p.refs[&s.Add.Copy]; r != nil && r.Kind() == SourceImage {
+			if r := p.refs[&s.Add.Files]; r != nil && r.Kind() == SourceImage {
 				n++
 			}
 		case *spec.WorkdirStep:

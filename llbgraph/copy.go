@@ -16,15 +16,15 @@ func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 	out := &CopyStep{Spec: s}
 	e.begin(&out.stepBase)
 	defer e.end(&out.stepBase)
-	if err := e.files(&s.Copy, "COPY", &out.Files); err != nil {
+	if err := e.files(&s.Copy.Files, s.Copy.Parents.Value, "COPY", &out.Files); err != nil {
 		return nil, "", err
 	}
 	return out, out.History, nil
 }
 
 // files evaluates what a copy and an add share into out, with verb
-// starting the history line.
-func (e *stageEval) files(cp *spec.Copy, verb string, out *Files) error {
+// starting the history line and parents (copy's) in it.
+func (e *stageEval) files(cp *spec.Files, parents bool, verb string, out *Files) error {
 	n := &cp.Node
 	sc := e.scope()
 	srcs, err := sc.expandList(n, "src", cp.Src)
@@ -82,7 +82,7 @@ func (e *stageEval) files(cp *spec.Copy, verb string, out *Files) error {
 		out.Chmod = &parsed
 		history = append(history, "--chmod="+parsed.String())
 	}
-	if cp.Parents.Value {
+	if parents {
 		history = append(history, "--parents")
 	}
 	if cp.Link.Value {
@@ -100,8 +100,8 @@ func (e *stageEval) files(cp *spec.Copy, verb string, out *Files) error {
 // another source, globs, parents, and link.
 func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, error) {
 	cp := &s.Spec.Copy
-	from := b.fromState(cp, &s.Files)
-	return b.files(base, s.Spec.Node.Range, cp, &s.Files, name, func(src string, info *llb.CopyInfo) (llb.State, string) {
+	from := b.fromState(&cp.Files, &s.Files)
+	return b.files(base, s.Spec.Node.Range, &cp.Files, &s.Files, name, func(src string, info *llb.CopyInfo) (llb.State, string) {
 		if cp.Parents.Value {
 			parent, pattern, ok := strings.Cut(src, "/./")
 			if !ok {
@@ -119,7 +119,7 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 
 // fromState is what a copy or an add reads local sources from: the main
 // context, or its from.
-func (b *stageBuild) fromState(cp *spec.Copy, f *Files) llb.State {
+func (b *stageBuild) fromState(cp *spec.Files, f *Files) llb.State {
 	if r := f.From; r != nil {
 		return b.c.sourceState(r.src, b.inputName("from "+r.src.name), cp.From.Range)
 	}
@@ -130,7 +130,7 @@ func (b *stageBuild) fromState(cp *spec.Copy, f *Files) llb.State {
 // range at: one file action copying each source, which source returns as a
 // state and a path in it, given the options of a local copy to change,
 // with chown, chmod, exclude and link.
-func (b *stageBuild) files(base llb.State, at spec.Range, cp *spec.Copy, s *Files, name string, source func(src string, info *llb.CopyInfo) (llb.State, string)) (llb.State, error) {
+func (b *stageBuild) files(base llb.State, at spec.Range, cp *spec.Files, s *Files, name string, source func(src string, info *llb.CopyInfo) (llb.State, string)) (llb.State, error) {
 	n := &cp.Node
 	dst := s.Dst
 	var opts []llb.CopyOption

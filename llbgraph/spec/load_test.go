@@ -190,7 +190,7 @@ func TestValidateSpecBuiltInGo(t *testing.T) {
 		Stages: Stages{
 			{Name: "app", From: Str("busybox"), Steps: []Step{
 				&RunStep{Run: *Shell("echo hi"), RunOptions: RunOptions{Mounts: []Mount{{Type: MountType{Value: MountSecret}, ID: Str("tok"), Target: Str("/")}}}},
-				&CopyStep{Copy: Copy{Src: Strs("a", "b"), Dst: Str("/app")}},
+				&CopyStep{Copy: Copy{Files: Files{Src: Strs("a", "b"), Dst: Str("/app")}}},
 				&ParallelStep{Parallel: []Step{&EnvStep{Env: Vars{{Name: "A", Value: "1"}}}}},
 				nil,
 			}, Image: &Image{Expose: []Port{{First: 0, Last: 0, Proto: "tcp"}}, Stopsignal: &Signal{Raw: "SIGNOPE"}}},

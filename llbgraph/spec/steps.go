@@ -452,9 +452,9 @@ func Summary(s Step) string {
 	case *ApkStep:
 		what = strings.Join(Values(s.Apk), " ")
 	case *CopyStep:
-		what = copySummary(&s.Copy)
+		what = copySummary(&s.Copy.Files)
 	case *AddStep:
-		what = copySummary(&s.Add.Copy)
+		what = copySummary(&s.Add.Files)
 	case *EnvStep:
 		what = strings.Join(s.Env.Names(), " ")
 	case *WorkdirStep:
@@ -468,7 +468,7 @@ func Summary(s Step) string {
 }
 
 // copySummary is "[from NAME: ]SRC... -> DST".
-func copySummary(c *Copy) string {
+func copySummary(c *Files) string {
 	what := strings.Join(Values(c.Src), " ") + " -> " + c.Dst.Value
 	if c.From.Value != "" {
 		what = "from " + c.From.Value + ": " + what

@@ -229,7 +229,7 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 	case *ApkStep:
 		v.packages(n, "apk", s.Apk)
 	case *CopyStep:
-		v.copy(&s.Copy, "copy")
+		v.files(&s.Copy.Files, "copy")
 	case *AddStep:
 		v.add(&s.Add)
 	case *ParallelStep:
@@ -349,7 +349,8 @@ func (v *validator) mount(m *Mount) {
 	}
 }
 
-func (v *validator) copy(c *Copy, kind string) {
+// files validates what a copy and an add share; kind names the step.
+func (v *validator) files(c *Files, kind string) {
 	n := &c.Node
 	if len(c.Src) == 0 {
 		v.at(n, "src", n.Range, "%s needs src: a path or a list of paths", kind)
@@ -379,14 +380,11 @@ func (v *validator) copy(c *Copy, kind string) {
 	v.patterns(n, "exclude", c.Exclude)
 }
 
-// add validates an add step: a copy's rules, less parents, which ADD does
-// not take, and one src for a checksum, as ADD requires.
+// add validates an add step: a copy's rules, and one src for a
+// checksum, as ADD requires.
 func (v *validator) add(a *Add) {
-	v.copy(&a.Copy, "add")
+	v.files(&a.Files, "add")
 	n := &a.Node
-	if a.Parents.Value {
-		v.at(n, "parents", a.Parents.Range, "add does not take parents (ADD has no --parents): use copy")
-	}
 	if a.Checksum.Value != "" && len(a.Src) > 1 {
 		v.at(n, "checksum", a.Checksum.Range, "a checksum applies to one src, and there are %d: add them in separate steps", len(a.Src))
 	}
