@@ -31,10 +31,11 @@ func (e *stageEval) add(s *spec.AddStep) (*AddStep, string, error) {
 	if a.KeepGitDir != nil {
 		out.KeepGitDir = a.KeepGitDir.Value
 	}
-	for _, src := range out.Src {
+	for i, src := range out.Src {
 		ref, err := gitSource(src)
 		if err != nil {
-			return nil, "", e.c.errorf(n, "src", a.Src[0].Range, "%s: %v", spec.Quote(src), err)
+			at := a.Src[min(i, len(a.Src)-1)].Range
+			return nil, "", e.c.errorf(n, "src", at, "%s is not a git repository ADD can read: %s", spec.Quote(src), spec.Escape(err.Error()))
 		}
 		if ref != nil && ref.KeepGitDir != nil && a.KeepGitDir != nil && *ref.KeepGitDir != out.KeepGitDir {
 			return nil, "", e.c.errorf(n, "keep-git-dir", a.KeepGitDir.Range, "keep-git-dir is %t, and the src %s says otherwise", out.KeepGitDir, spec.Quote(src))
@@ -56,7 +57,7 @@ func (e *stageEval) add(s *spec.AddStep) (*AddStep, string, error) {
 		}
 	case IsURL(out.Src[0]):
 		if _, err := digest.Parse(sum); err != nil {
-			return nil, "", e.c.errorf(n, "checksum", a.Checksum.Range, "checksum %s: %v; write sha256:<64 hex digits>", spec.Quote(sum), err)
+			return nil, "", e.c.errorf(n, "checksum", a.Checksum.Range, "checksum %s: %s; write sha256:<64 hex digits>", spec.Quote(sum), spec.Escape(err.Error()))
 		}
 	default:
 		return nil, "", e.c.errorf(n, "checksum", a.Checksum.Range, "a checksum needs an http(s) URL or a git repository as src, not %s", spec.Quote(out.Src[0]))

@@ -68,6 +68,7 @@ func TestAddErrors(t *testing.T) {
 		{`{src: a.txt, dst: /a, checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000"}`, "add.checksum: a checksum needs an http(s) URL or a git repository as src, not \"a.txt\""},
 		{`{src: a, dst: /a/, parents: true}`, "add.parents: unknown key \"parents\""},
 		{`{src: [a, b], dst: /a/, checksum: "sha256:00"}`, "add.checksum: a checksum applies to one src, and there are 2"},
+		{`{src: [a, "https://h/r.git?keep-git-dir=maybe"], dst: /a/}`, "add.src: \"https://h/r.git?keep-git-dir=maybe\" is not a git repository ADD can read: invalid keep-git-dir value: \"maybe\""},
 	} {
 		s, err := spec.Load("f.yaml", []byte("version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - add: "+c.step+"\n"))
 		if err == nil {
