@@ -1,6 +1,8 @@
 package convert
 
 import (
+	"strconv"
+
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"go.yaml.in/yaml/v3"
 )
@@ -9,10 +11,44 @@ import (
 // destination, --chown and --chmod are expanded by both; --from and
 // --exclude by neither.
 func (sc *stageConv) copyCmd(cmd *instructions.CopyCommand, line int) *yaml.Node {
+	cp := sc.files(cmd.SourcesAndDest, cmd.From, cmd.Chown, cmd.Chmod, cmd.Link, cmd.ExcludePatterns, line)
+	if cmd.Parents {
+		put(cp, "parents", boolean())
+	}
+	step := mapping(false)
+	put(step, "copy", cp)
+	return step
+}
+
+// addCmd converts an ADD into an add step, flag for flag, as copyCmd does
+// a COPY; --checksum is expanded by both.
+func (sc *stageConv) addCmd(cmd *instructions.AddCommand, line int) *yaml.Node {
+	a := sc.files(cmd.SourcesAndDest, "", cmd.Chown, cmd.Chmod, cmd.Link, cmd.ExcludePatterns, line)
+	if cmd.Checksum != "" {
+		if w, ok := sc.c.word(sc.scope, cmd.Checksum, line); ok {
+			put(a, "checksum", str(w.text))
+		}
+	}
+	for _, f := range []struct {
+		key string
+		v   *bool
+	}{{"keep-git-dir", cmd.KeepGitDir}, {"unpack", cmd.Unpack}} {
+		if f.v != nil {
+			put(a, f.key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(*f.v)})
+		}
+	}
+	step := mapping(false)
+	put(step, "add", a)
+	return step
+}
+
+// files converts what COPY and ADD share: sources, destination, --from
+// (COPY only), --chown, --chmod, --link and --exclude.
+func (sc *stageConv) files(sd instructions.SourcesAndDest, from, chown, chmod string, link bool, exclude []string, line int) *yaml.Node {
 	c := sc.c
 	cp := mapping(true)
 	var src []string
-	for _, p := range cmd.SourcePaths {
+	for _, p := range sd.SourcePaths {
 		if w, ok := c.word(sc.scope, p, line); ok {
 			src = append(src, w.text)
 		}
@@ -22,15 +58,15 @@ func (sc *stageConv) copyCmd(cmd *instructions.CopyCommand, line int) *yaml.Node
 	} else {
 		put(cp, "src", strs(src))
 	}
-	if w, ok := c.word(sc.scope, cmd.DestPath, line); ok {
+	if w, ok := c.word(sc.scope, sd.DestPath, line); ok {
 		put(cp, "dst", str(w.text))
 	}
-	if cmd.From != "" {
-		if v, ok := c.fromValue(cmd.From, sc.st.index, line); ok {
+	if from != "" {
+		if v, ok := c.fromValue(from, sc.st.index, line); ok {
 			put(cp, "from", str(v))
 		}
 	}
-	for _, f := range []struct{ key, raw string }{{"chown", cmd.Chown}, {"chmod", cmd.Chmod}} {
+	for _, f := range []struct{ key, raw string }{{"chown", chown}, {"chmod", chmod}} {
 		if f.raw == "" {
 			continue
 		}
@@ -38,20 +74,15 @@ func (sc *stageConv) copyCmd(cmd *instructions.CopyCommand, line int) *yaml.Node
 			put(cp, f.key, str(w.text))
 		}
 	}
-	if cmd.Link {
+	if link {
 		put(cp, "link", boolean())
 	}
-	if len(cmd.ExcludePatterns) > 0 {
-		ex := make([]string, len(cmd.ExcludePatterns))
-		for i, p := range cmd.ExcludePatterns {
+	if len(exclude) > 0 {
+		ex := make([]string, len(exclude))
+		for i, p := range exclude {
 			ex[i] = literalWord(p)
 		}
 		put(cp, "exclude", strs(ex))
 	}
-	if cmd.Parents {
-		put(cp, "parents", boolean())
-	}
-	step := mapping(false)
-	put(step, "copy", cp)
-	return step
+	return cp
 }

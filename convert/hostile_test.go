@@ -72,7 +72,7 @@ func hostile() map[string]string {
 		"ports-with-comments": fill("FROM scratch\n", func(int) string { return "# port\nEXPOSE 80 81 82 83 84 85 86" }),
 		"stages":              fill("", func(int) string { return "FROM " + strings.Repeat("a", 150) }),
 		"long-heredoc":        fill("FROM scratch\nRUN <<EOF\n", func(int) string { return "echo line" }) + "EOF\n",
-		"many-errors":         fill("FROM scratch\n", func(int) string { return "ADD a b" }),
+		"many-errors":         fill("FROM scratch\n", func(int) string { return "MAINTAINER me" }),
 		"copies-from-stages": fill("FROM scratch AS s0\n", func(i int) string {
 			if i%2 == 0 {
 				return fmt.Sprintf("FROM scratch AS s%d", i/2+1)

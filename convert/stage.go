@@ -162,6 +162,8 @@ func (sc *stageConv) command(i int, cmd instructions.Command) {
 		if step := sc.copyCmd(cmd, line); step != nil {
 			sc.addStep(step, line)
 		}
+	case *instructions.AddCommand:
+		sc.addStep(sc.addCmd(cmd, line), line)
 	default:
 		sc.imageCmd(i, cmd, line)
 	}

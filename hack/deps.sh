@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # runc: the OCI worker's runtime. debootstrap + keyring: the debian base image.
 # busybox-static: the busybox base image. jq/curl: registry checks in the scripts.
-apt_pkgs=(runc debootstrap debian-archive-keyring busybox-static jq curl)
+apt_pkgs=(runc debootstrap debian-archive-keyring busybox-static jq curl git)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

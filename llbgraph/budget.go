@@ -52,7 +52,15 @@ func stepOps(p *plan, steps []spec.Step) int {
 			if s.Copy.Link.Value {
 				n++ // the merge
 			}
-			if r := p.refs[&s.Copy]; r != nil && r.Kind() == SourceImage {
+			if r := p.refs[&s.Copy.Files]; r != nil && r.Kind() == SourceImage {
+				n++
+			}
+		case *spec.AddStep:
+			n += 1 + len(s.Add.Src) // the copy, and a download or clone per src at most
+			if s.Add.Link.Value {
+				n++ // the merge
+			}
+			if r := p.refs[&s.Add.Files]; r != nil && r.Kind() == SourceImage {
 				n++
 			}
 		case *spec.WorkdirStep:

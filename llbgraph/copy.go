@@ -13,45 +13,53 @@ import (
 // copy evaluates a copy step with COPY's semantics: the directory rules of
 // dst, chown, chmod and exclude.
 func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
-	cp := &s.Copy
-	n := &cp.Node
 	out := &CopyStep{Spec: s}
 	e.begin(&out.stepBase)
 	defer e.end(&out.stepBase)
+	if err := e.files(&s.Copy.Files, s.Copy.Parents.Value, "COPY", &out.Files); err != nil {
+		return nil, "", err
+	}
+	return out, out.History, nil
+}
+
+// files evaluates what a copy and an add share into out, with verb
+// starting the history line and parents (copy's) in it.
+func (e *stageEval) files(cp *spec.Files, parents bool, verb string, out *Files) error {
+	n := &cp.Node
 	sc := e.scope()
 	srcs, err := sc.expandList(n, "src", cp.Src)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	dst, err := sc.expand(n, "dst", cp.Dst.Range, cp.Dst.Value)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	if len(srcs) > 1 && !strings.HasSuffix(dst, "/") {
-		return nil, "", e.c.errorf(n, "dst", cp.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", spec.Quote(dst+"/"))
+		return e.c.errorf(n, "dst", cp.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", spec.Quote(dst+"/"))
 	}
 	written := dst // for the history line, as the user wrote it
 	out.Src, out.Dst = srcs, e.destination(dst)
 	if out.Exclude, err = sc.expandList(n, "exclude", cp.Exclude); err != nil {
-		return nil, "", err
+		return err
 	}
 	if r := e.p.refs[cp]; r != nil {
 		out.From = r
 		*e.reads = append(*e.reads, r.Reads...)
 	}
-	history := []string{"COPY"}
+	history := []string{verb}
 	if cp.Chown.IsSet() {
 		owner := cp.Chown
 		if owner.IsTemplate() {
 			v, err := sc.expandValue(n, "chown", owner.Range, owner.Raw)
 			if err != nil {
-				return nil, "", err
+				return err
 			}
 			if owner, err = spec.ParseChown(v.Text); err != nil && !v.Unknown {
-				return nil, "", e.c.errorf(n, "chown", cp.Chown.Range, "%v", err)
+				return e.c.errorf(n, "chown", cp.Chown.Range, "%v", err)
 			}
 			if cp.Link.Value && owner.ByName() && !v.Unknown {
-				return nil, "", e.c.errorf(n, "chown", cp.Chown.Range, "with link, chown needs numeric ids (1000:1000), not %s: names are looked up in the destination, which a linked copy does not see", spec.Quote(v.Text))
+				return e.c.errorf(n, "chown", cp.Chown.Range, "with link, chown needs numeric ids (1000:1000), not %s: names are looked up in the destination, which a linked copy does not see", spec.Quote(v.Text))
 			}
 		}
 		out.Chown = owner.String()
@@ -65,16 +73,16 @@ func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 		if c.IsTemplate() {
 			v, err := sc.expandValue(n, "chmod", c.Range, c.Raw)
 			if err != nil {
-				return nil, "", err
+				return err
 			}
 			if parsed, err = spec.ParseChmod(v.Text); err != nil && !v.Unknown {
-				return nil, "", e.c.errorf(n, "chmod", c.Range, "%v", err)
+				return e.c.errorf(n, "chmod", c.Range, "%v", err)
 			}
 		}
 		out.Chmod = &parsed
 		history = append(history, "--chmod="+parsed.String())
 	}
-	if cp.Parents.Value {
+	if parents {
 		history = append(history, "--parents")
 	}
 	if cp.Link.Value {
@@ -85,13 +93,44 @@ func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 	}
 	history = append(history, srcs...)
 	out.History = strings.Join(append(history, written), " ")
-	return out, out.History, nil
+	return nil
 }
 
 // copy builds a copy step on base: sources from the main context or
 // another source, globs, parents, and link.
 func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, error) {
 	cp := &s.Spec.Copy
+	from := b.fromState(&cp.Files, &s.Files)
+	return b.files(base, s.Spec.Node.Range, &cp.Files, &s.Files, name, func(src string, info *llb.CopyInfo) (llb.State, string) {
+		if cp.Parents.Value {
+			parent, pattern, ok := strings.Cut(src, "/./")
+			if !ok {
+				parent, pattern = "/", src
+			}
+			src = parent
+			info.IncludePatterns = []string{strings.TrimPrefix(path.Join("/", pattern), "/")}
+			if !strings.ContainsAny(src+pattern, "*?[") {
+				info.RequiredPaths = []string{path.Join("/", parent, pattern)}
+			}
+		}
+		return from, path.Join("/", src)
+	})
+}
+
+// fromState is what a copy or an add reads local sources from: the main
+// context, or its from.
+func (b *stageBuild) fromState(cp *spec.Files, f *Files) llb.State {
+	if r := f.From; r != nil {
+		return b.c.sourceState(r.src, b.inputName("from "+r.src.name), cp.From.Range)
+	}
+	return b.p.main
+}
+
+// files builds a copy or an add on base, its ops located at the step's
+// range at: one file action copying each source, which source returns as a
+// state and a path in it, given the options of a local copy to change,
+// with chown, chmod, exclude and link.
+func (b *stageBuild) files(base llb.State, at spec.Range, cp *spec.Files, s *Files, name string, source func(src string, info *llb.CopyInfo) (llb.State, string)) (llb.State, error) {
 	n := &cp.Node
 	dst := s.Dst
 	var opts []llb.CopyOption
@@ -105,10 +144,6 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 	if c := s.Chmod; c != nil {
 		chmod = &llb.ChmodOpt{Mode: c.Mode, ModeStr: c.Symbolic}
 	}
-	from := b.p.main
-	if r := s.From; r != nil {
-		from = b.c.sourceState(r.src, b.inputName("from "+r.src.name), cp.From.Range)
-	}
 	var action *llb.FileAction
 	cost := opCost + len(name) + len(dst)
 	for _, src := range s.Src {
@@ -120,18 +155,7 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 			AllowWildcard:       true,
 			AllowEmptyWildcard:  true,
 		}
-		if cp.Parents.Value {
-			parent, pattern, ok := strings.Cut(src, "/./")
-			if !ok {
-				parent, pattern = "/", src
-			}
-			src = parent
-			info.IncludePatterns = []string{strings.TrimPrefix(path.Join("/", pattern), "/")}
-			if !strings.ContainsAny(src+pattern, "*?[") {
-				info.RequiredPaths = []string{path.Join("/", parent, pattern)}
-			}
-		}
-		src = path.Join("/", src)
+		from, src := source(src, info)
 		cost += len(src) + 64
 		all := append([]llb.CopyOption{info}, opts...)
 		if action == nil {
@@ -144,7 +168,7 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 		return llb.State{}, b.c.errorf(n, "", n.Range, "%v", err)
 	}
 
-	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(name), b.c.location(s.Spec.Node.Range), llb.Platform(b.platform)}
+	fileOpts := []llb.ConstraintsOpt{llb.WithCustomName(name), b.c.location(at), llb.Platform(b.platform)}
 	if b.noCache {
 		fileOpts = append(fileOpts, llb.IgnoreCache)
 	}
@@ -159,7 +183,7 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 	// the step's name, unique in a build, so the LLB stays deterministic.
 	group := digest.FromString(name).String()
 	layer := llb.Scratch().File(action, append(fileOpts, llb.ProgressGroup(group, name, true))...)
-	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(name+" (link)"), llb.ProgressGroup(group, name, false), b.c.location(s.Spec.Node.Range))
+	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(name+" (link)"), llb.ProgressGroup(group, name, false), b.c.location(at))
 	return base.WithOutput(merged.Output()), nil
 }
 

@@ -243,6 +243,8 @@ func (e *stageEval) fsStep(s spec.Step) (Step, string, error) {
 	switch s := s.(type) {
 	case *spec.CopyStep:
 		return e.copy(s)
+	case *spec.AddStep:
+		return e.add(s)
 	case spec.RunLike:
 		return e.run(s)
 	}

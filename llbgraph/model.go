@@ -306,7 +306,7 @@ func (c *Config) User() (string, bool) {
 }
 
 // Step is a step as evaluated: an *EnvStep, *WorkdirStep, *UserStep,
-// *RunStep, *CopyStep or *ParallelStep. The set is closed; a type switch
+// *RunStep, *CopyStep, *AddStep or *ParallelStep. The set is closed; a type switch
 // over it is exhaustive.
 type Step interface {
 	// Before returns the configuration the step sees: the stage's env, user
@@ -450,6 +450,27 @@ type CopyStep struct {
 	stepBase
 	// Spec is the step.
 	Spec *spec.CopyStep
+	Files
+}
+
+// AddStep is an add, evaluated: a copy whose sources may be URLs and git
+// repositories, and whose archives may be unpacked.
+type AddStep struct {
+	stepBase
+	// Spec is the step.
+	Spec *spec.AddStep
+	Files
+	// Checksum is the expanded checksum; empty when not set.
+	Checksum string
+	// KeepGitDir keeps the .git directory of git sources.
+	KeepGitDir bool
+	// Unpack is the unpack key; nil when not set, which unpacks local
+	// archives and not downloads, as ADD does.
+	Unpack *bool
+}
+
+// Files are the values a copy and an add share, evaluated.
+type Files struct {
 	// From is what it copies from, or nil for the main context.
 	From *Ref
 	// Src are the sources, expanded.
@@ -471,7 +492,7 @@ type ParallelStep struct {
 	stepBase
 	// Spec is the step.
 	Spec *spec.ParallelStep
-	// Branches are the branches: each a *RunStep or a *CopyStep, seeing the
+	// Branches are the branches: each a *RunStep, *CopyStep or *AddStep, seeing the
 	// configuration before the group.
 	Branches []Step
 }

@@ -69,7 +69,7 @@ type plan struct {
 	stages   map[string]*stagePlan
 	sources  map[string]*source
 	noCtx    map[string]bool // names with no named context, by platform
-	refs     map[any]*Ref    // *spec.Copy and *spec.Mount to what they read
+	refs     map[any]*Ref    // *spec.Files and *spec.Mount to what they read
 	usesMain bool            // a reachable step reads the main context
 	main     llb.State
 	typos    *spec.StageTypos // made when a name is first looked up as an image
@@ -92,7 +92,7 @@ func TargetName(s *spec.Spec, target string) (string, error) {
 
 // pendingRef is a copy or mount whose from is still to plan.
 type pendingRef struct {
-	key any // *spec.Copy or *spec.Mount
+	key any // *spec.Files or *spec.Mount
 	ref *Ref
 }
 
@@ -266,7 +266,9 @@ func (c *compiler) stepRefs(p *plan, st *spec.Stage) ([]pendingRef, error) {
 	spec.WalkSteps(st.Steps, func(s spec.Step) {
 		switch s := s.(type) {
 		case *spec.CopyStep:
-			add(&s.Copy, &s.Copy.Node, s.Copy.From, true)
+			add(&s.Copy.Files, &s.Copy.Node, s.Copy.From, true)
+		case *spec.AddStep:
+			add(&s.Add.Files, &s.Add.Node, s.Add.From, true)
 		case spec.RunLike:
 			for i := range s.Options().Mounts {
 				m := &s.Options().Mounts[i]
@@ -383,6 +385,14 @@ func mainContextPaths(s *spec.Spec) (paths []string, all bool) {
 				if step.Copy.From.Value == "" {
 					for _, src := range step.Copy.Src {
 						add(src.Value)
+					}
+				}
+			case *spec.AddStep:
+				if step.Add.From.Value == "" {
+					for _, src := range step.Add.Src {
+						if !isRemote(src.Value) {
+							add(src.Value)
+						}
 					}
 				}
 			case spec.RunLike:

@@ -131,6 +131,10 @@ func (b *stageBuild) step(s Step) error {
 		st, err := b.copy(b.state, s, b.name(spec.Summary(s.Spec)))
 		b.state = st
 		return err
+	case *AddStep:
+		st, err := b.add(b.state, s, b.name(spec.Summary(s.Spec)))
+		b.state = st
+		return err
 	}
 	return fmt.Errorf("llbgraph: no LLB for a %T", s)
 }
@@ -143,6 +147,8 @@ func (b *stageBuild) fsStep(base llb.State, s Step, name string) (llb.State, err
 		return b.run(base, s, name)
 	case *CopyStep:
 		return b.copy(base, s, name)
+	case *AddStep:
+		return b.add(base, s, name)
 	}
 	return llb.State{}, fmt.Errorf("llbgraph: a %T in a parallel group", s)
 }

@@ -154,7 +154,7 @@ func TestCompileSpecBuiltInGo(t *testing.T) {
 			Name: "app", From: spec.Str("busybox:latest"), Workdir: spec.Str("/app"),
 			Steps: []spec.Step{
 				&spec.RunStep{Run: *spec.Shell("echo hi > /hi")},
-				&spec.CopyStep{Copy: spec.Copy{Src: spec.Strs("a"), Dst: spec.Str("."), Chmod: &spec.Chmod{Mode: 0o644}}},
+				&spec.CopyStep{Copy: spec.Copy{Files: spec.Files{Src: spec.Strs("a"), Dst: spec.Str("."), Chmod: &spec.Chmod{Mode: 0o644}}}},
 				&spec.UserStep{User: spec.Owner{User: "1000", Group: "1000"}},
 			},
 			Image: &spec.Image{Expose: []spec.Port{{First: 8000, Last: 8000, Proto: "tcp"}}},

@@ -38,7 +38,7 @@ stages:
 			s.Stages = append(s.Stages, &spec.Stage{Name: "app", From: spec.Str("scratch")})
 		}, `ohlcv.build.yaml: stages.app: stage "app" is defined twice; the first is at line 3`},
 		{"a step added", func(s *spec.Spec) {
-			s.Stages[0].Steps = append(s.Stages[0].Steps, &spec.CopyStep{Copy: spec.Copy{Src: spec.Strs("a", "b"), Dst: spec.Str("/app")}})
+			s.Stages[0].Steps = append(s.Stages[0].Steps, &spec.CopyStep{Copy: spec.Copy{Files: spec.Files{Src: spec.Strs("a", "b"), Dst: spec.Str("/app")}}})
 		}, `ohlcv.build.yaml: stages.app.steps[1].copy.dst: with more than one src, dst must be a directory ending in /: "/app/"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -33,12 +33,12 @@ func TestConvertCommand(t *testing.T) {
 	if err := runConvert(&stdout, &stderr, []string{"-o", "-", dir}); err != nil || stdout.String() != string(written) {
 		t.Errorf("-o - printed %q, %v", stdout.String(), err)
 	}
-	if err := os.WriteFile(df, []byte("FROM busybox\nADD a /b\n"), 0o644); err != nil {
+	if err := os.WriteFile(df, []byte("FROM busybox\nONBUILD RUN x\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	err = runConvert(&stdout, &stderr, []string{"-o", "new.build.yaml", dir})
-	if err == nil || !strings.Contains(err.Error(), "Dockerfile:2: cannot convert ADD") {
-		t.Errorf("err = %v, want the ADD line", err)
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile:2: cannot convert ONBUILD") {
+		t.Errorf("err = %v, want the ONBUILD line", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "new.build.yaml")); !os.IsNotExist(err) {
 		t.Errorf("a failed conversion wrote a file: %v", err)

@@ -36,6 +36,7 @@ var rules = []*Rule{
 	{Name: "CleanupInLaterStep", Description: "Package lists or caches are removed in a later step than the install, which does not shrink the image", run: cleanupInLaterStep},
 	{Name: "ShellFormEntrypoint", Description: "An entrypoint or cmd in shell form runs under a shell that does not pass signals on", run: shellFormEntrypoint},
 	{Name: "CommentInCommand", Description: "Text after ` #` on a command's line is a YAML comment, not part of the command", run: commentInCommand},
+	{Name: "AddUrlWithoutChecksum", Description: "An add downloads a URL without a checksum", run: addURLWithoutChecksum},
 	{Name: "UndescribedTarget", Description: "A stage has no description for --call=targets to show", Experimental: true, run: undescribedTarget},
 }
 

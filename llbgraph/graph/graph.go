@@ -133,6 +133,8 @@ func Build(s *spec.Spec, target string) (*Graph, error) {
 			switch step := step.(type) {
 			case *spec.CopyStep:
 				at[&step.Copy.Node] = Edge{To: to, Label: LabelCopy}
+			case *spec.AddStep:
+				at[&step.Add.Node] = Edge{To: to, Label: LabelCopy}
 			case spec.RunLike:
 				for k := range step.Options().Mounts {
 					at[&step.Options().Mounts[k].Node] = Edge{To: to, Label: LabelMount}

@@ -253,7 +253,7 @@ func TestSummary(t *testing.T) {
 		{&spec.RunStep{Run: *spec.Exec("python", "-m", "pytest")}, "run: python -m pytest"},
 		{&spec.AptStep{Apt: spec.Strs("curl", "git")}, "apt: curl git"},
 		{&spec.UvStep{Uv: *spec.Shell("tool install ruff")}, "uv: tool install ruff"},
-		{&spec.CopyStep{Copy: spec.Copy{Src: spec.Strs("a", "b"), Dst: spec.Str("/x/")}}, "copy: a b -> /x/"},
+		{&spec.CopyStep{Copy: spec.Copy{Files: spec.Files{Src: spec.Strs("a", "b"), Dst: spec.Str("/x/")}}}, "copy: a b -> /x/"},
 		{&spec.RunStep{Run: *spec.Shell(strings.Repeat("é", 60))}, "run: " + strings.Repeat("é", 45) + "..."},
 	} {
 		if got := Summary(c.step); got != c.want {

@@ -57,7 +57,7 @@ func fieldsOf(t reflect.Type) *fieldTable {
 			idx := append(append([]int{}, prefix...), i)
 			switch {
 			case f.Type == nodeType:
-				if prefix == nil {
+				if ft.nodeIdx == nil { // the first, as Files' in Copy and Add
 					ft.nodeIdx = idx
 				}
 				continue

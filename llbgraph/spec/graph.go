@@ -28,6 +28,10 @@ func Refs(st *Stage, fn func(n *Node, key string, from String)) {
 			if s.Copy.From.Value != "" {
 				fn(&s.Copy.Node, "from", s.Copy.From)
 			}
+		case *AddStep:
+			if s.Add.From.Value != "" {
+				fn(&s.Add.Node, "from", s.Add.From)
+			}
 		case RunLike:
 			for i := range s.Options().Mounts {
 				m := &s.Options().Mounts[i]

@@ -42,6 +42,8 @@ func linkSteps(parent *Node, key string, steps []Step) {
 		switch s := s.(type) {
 		case *CopyStep:
 			s.Copy.Node.place(n, "copy", -1)
+		case *AddStep:
+			s.Add.Node.place(n, "add", -1)
 		case *ParallelStep:
 			if key == "steps" { // branches do not nest; Validate says so
 				linkSteps(n, "parallel", s.Parallel)

@@ -190,7 +190,7 @@ func TestValidateSpecBuiltInGo(t *testing.T) {
 		Stages: Stages{
 			{Name: "app", From: Str("busybox"), Steps: []Step{
 				&RunStep{Run: *Shell("echo hi"), RunOptions: RunOptions{Mounts: []Mount{{Type: MountType{Value: MountSecret}, ID: Str("tok"), Target: Str("/")}}}},
-				&CopyStep{Copy: Copy{Src: Strs("a", "b"), Dst: Str("/app")}},
+				&CopyStep{Copy: Copy{Files: Files{Src: Strs("a", "b"), Dst: Str("/app")}}},
 				&ParallelStep{Parallel: []Step{&EnvStep{Env: Vars{{Name: "A", Value: "1"}}}}},
 				nil,
 			}, Image: &Image{Expose: []Port{{First: 0, Last: 0, Proto: "tcp"}}, Stopsignal: &Signal{Raw: "SIGNOPE"}}},
@@ -202,7 +202,7 @@ func TestValidateSpecBuiltInGo(t *testing.T) {
 		`ohlcv.build.yaml: stages.app: stage "app" is defined twice`,
 		`ohlcv.build.yaml: stages.app.steps[0].mounts[0].target: a mount cannot cover / (the step's root); name a directory such as /run/secret`,
 		`ohlcv.build.yaml: stages.app.steps[1].copy.dst: with more than one src, dst must be a directory ending in /: "/app/"`,
-		`ohlcv.build.yaml: stages.app.steps[2].parallel[0].env: a parallel branch must change files (run, a preset or copy); env sets state for the steps after it, so put it before the group`,
+		`ohlcv.build.yaml: stages.app.steps[2].parallel[0].env: a parallel branch must change files (run, a preset, copy or add); env sets state for the steps after it, so put it before the group`,
 		`ohlcv.build.yaml: stages.app.steps: step 3 is nil`,
 		`ohlcv.build.yaml: stages.app.image.expose[0]: "0/tcp" is not a port or a port range between 1 and 65535`,
 		`ohlcv.build.yaml: stages.app.image.stopsignal: "SIGNOPE" is not a signal: want a name such as SIGTERM or a number`,

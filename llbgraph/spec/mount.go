@@ -53,8 +53,8 @@ var mountKeys = map[MountKind][]string{
 	MountBind:   {"target", "from", "source", "readwrite"},
 }
 
-// Copy copies files into a stage, with the options of the Dockerfile's COPY.
-type Copy struct {
+// Files are the keys copy and add share: what to copy where, and how.
+type Files struct {
 	// Src is one path or a list of paths; globs are allowed. They are read
 	// from the main context unless From names another source.
 	Src Strings `yaml:"src"`
@@ -75,10 +75,31 @@ type Copy struct {
 	Link Bool `yaml:"link"`
 	// Exclude lists patterns of source files to leave out.
 	Exclude Strings `yaml:"exclude"`
+
+	// Node is where the copy or add sits in the file.
+	Node Node `yaml:"-"`
+}
+
+// Copy copies files into a stage, with the options of the Dockerfile's COPY.
+type Copy struct {
+	Files
 	// Parents keeps the source's parent directories under Dst, as COPY
 	// --parents does; /./ in a source marks where they start.
 	Parents Bool `yaml:"parents"`
+}
 
-	// Node is where the copy sits in the file.
-	Node Node `yaml:"-"`
+// Add adds files with the options of the Dockerfile's ADD: those of copy
+// but parents (ADD has no --parents), and a src may also be an http(s) URL (downloaded, not
+// unpacked unless unpack is true) or a git repository (cloned, as
+// https://host/repo.git#ref:subdir or git@host:repo.git#ref).
+type Add struct {
+	Files
+	// Checksum is the digest a URL's content must have (sha256:...), or
+	// the commit a git ref must resolve to; the build fails otherwise.
+	Checksum String `yaml:"checksum"`
+	// KeepGitDir keeps the .git directory of a git source.
+	KeepGitDir *Bool `yaml:"keep-git-dir"`
+	// Unpack unpacks archives (tar, gzip, bzip2, xz): the default for
+	// local sources, not for URLs; false copies local archives as they are.
+	Unpack *Bool `yaml:"unpack"`
 }

@@ -20,6 +20,7 @@ const (
 	KindUv       StepKind = "uv"
 	KindGo       StepKind = "go"
 	KindCopy     StepKind = "copy"
+	KindAdd      StepKind = "add"
 	KindParallel StepKind = "parallel"
 	KindEnv      StepKind = "env"
 	KindWorkdir  StepKind = "workdir"
@@ -27,7 +28,7 @@ const (
 )
 
 // stepKinds lists the kinds in the docs' order.
-var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, KindCopy, KindParallel, KindEnv, KindWorkdir, KindUser}
+var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, KindCopy, KindAdd, KindParallel, KindEnv, KindWorkdir, KindUser}
 
 // runLikeKinds are the kinds that run a command and so take mounts, env
 // and network.
@@ -37,7 +38,7 @@ var runLikeKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo
 func (k StepKind) RunLike() bool { return slices.Contains(runLikeKinds, k) }
 
 // Step is one entry of a stage's steps: a *RunStep, *AptStep, *ApkStep,
-// *PipStep, *UvStep, *GoStep, *CopyStep, *ParallelStep, *EnvStep,
+// *PipStep, *UvStep, *GoStep, *CopyStep, *AddStep, *ParallelStep, *EnvStep,
 // *WorkdirStep or *UserStep. The set is closed; a type switch over it is
 // exhaustive.
 type Step interface {
@@ -244,6 +245,16 @@ type CopyStep struct {
 	Node Node `yaml:"-"`
 }
 
+// AddStep adds files as the Dockerfile's ADD does: a copy whose sources
+// may also be URLs and git repositories, and whose local archives are
+// unpacked.
+type AddStep struct {
+	// Add says what to add where.
+	Add Add `yaml:"add"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
 // ParallelStep runs each branch on the state before the group,
 // concurrently, and merges their changes in list order (later branches
 // win). A branch is a run-like step or a copy.
@@ -302,6 +313,9 @@ func (*GoStep) Kind() StepKind { return KindGo }
 // Kind returns [KindCopy].
 func (*CopyStep) Kind() StepKind { return KindCopy }
 
+// Kind returns [KindAdd].
+func (*AddStep) Kind() StepKind { return KindAdd }
+
 // Kind returns [KindParallel].
 func (*ParallelStep) Kind() StepKind { return KindParallel }
 
@@ -336,6 +350,9 @@ func (s *GoStep) StepNode() *Node { return &s.Node }
 func (s *CopyStep) StepNode() *Node { return &s.Node }
 
 // StepNode returns where the step sits.
+func (s *AddStep) StepNode() *Node { return &s.Node }
+
+// StepNode returns where the step sits.
 func (s *ParallelStep) StepNode() *Node { return &s.Node }
 
 // StepNode returns where the step sits.
@@ -354,6 +371,7 @@ func (*PipStep) isStep()      {}
 func (*UvStep) isStep()       {}
 func (*GoStep) isStep()       {}
 func (*CopyStep) isStep()     {}
+func (*AddStep) isStep()      {}
 func (*ParallelStep) isStep() {}
 func (*EnvStep) isStep()      {}
 func (*WorkdirStep) isStep()  {}
@@ -376,6 +394,8 @@ func newStep(k StepKind) Step {
 		return &GoStep{}
 	case KindCopy:
 		return &CopyStep{}
+	case KindAdd:
+		return &AddStep{}
 	case KindParallel:
 		return &ParallelStep{}
 	case KindEnv:
@@ -432,10 +452,9 @@ func Summary(s Step) string {
 	case *ApkStep:
 		what = strings.Join(Values(s.Apk), " ")
 	case *CopyStep:
-		what = strings.Join(Values(s.Copy.Src), " ") + " -> " + s.Copy.Dst.Value
-		if s.Copy.From.Value != "" {
-			what = "from " + s.Copy.From.Value + ": " + what
-		}
+		what = copySummary(&s.Copy.Files)
+	case *AddStep:
+		what = copySummary(&s.Add.Files)
 	case *EnvStep:
 		what = strings.Join(s.Env.Names(), " ")
 	case *WorkdirStep:
@@ -446,4 +465,13 @@ func Summary(s Step) string {
 		what = Count(len(s.Parallel), "branch")
 	}
 	return string(s.Kind()) + ": " + scriptSummary(what)
+}
+
+// copySummary is "[from NAME: ]SRC... -> DST".
+func copySummary(c *Files) string {
+	what := strings.Join(Values(c.Src), " ") + " -> " + c.Dst.Value
+	if c.From.Value != "" {
+		what = "from " + c.From.Value + ": " + what
+	}
+	return what
 }

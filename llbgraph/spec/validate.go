@@ -212,8 +212,8 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 			v.at(n, "parallel", n.Range, "parallel groups do not nest: list the inner group's branches in the outer group")
 			return
 		}
-		if !kind.RunLike() && kind != KindCopy {
-			v.at(n, string(kind), n.Range, "a parallel branch must change files (run, a preset or copy); %s sets state for the steps after it, so put it before the group", kind)
+		if !kind.RunLike() && kind != KindCopy && kind != KindAdd {
+			v.at(n, string(kind), n.Range, "a parallel branch must change files (run, a preset, copy or add); %s sets state for the steps after it, so put it before the group", kind)
 			return
 		}
 	}
@@ -231,7 +231,9 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 	case *ApkStep:
 		v.packages(n, "apk", s.Apk)
 	case *CopyStep:
-		v.copy(&s.Copy)
+		v.files(&s.Copy.Files, "copy")
+	case *AddStep:
+		v.add(&s.Add)
 	case *ParallelStep:
 		if len(s.Parallel) == 0 {
 			v.at(n, "parallel", n.Range, "parallel needs at least one branch")
@@ -349,10 +351,11 @@ func (v *validator) mount(m *Mount) {
 	}
 }
 
-func (v *validator) copy(c *Copy) {
+// files validates what a copy and an add share; kind names the step.
+func (v *validator) files(c *Files, kind string) {
 	n := &c.Node
 	if len(c.Src) == 0 {
-		v.at(n, "src", n.Range, "copy needs src: a path or a list of paths")
+		v.at(n, "src", n.Range, "%s needs src: a path or a list of paths", kind)
 	}
 	for i, s := range c.Src {
 		if strings.TrimSpace(s.Value) == "" {
@@ -361,7 +364,7 @@ func (v *validator) copy(c *Copy) {
 	}
 	switch dst := c.Dst.Value; {
 	case dst == "":
-		v.at(n, "dst", c.Dst.Range, "copy needs dst: where the files go")
+		v.at(n, "dst", c.Dst.Range, "%s needs dst: where the files go", kind)
 	case strings.TrimSpace(dst) == "":
 		v.at(n, "dst", c.Dst.Range, "dst must not be blank")
 	case len(c.Src) > 1 && !strings.HasSuffix(dst, "/") && !NeedsExpansion(dst):
@@ -377,6 +380,16 @@ func (v *validator) copy(c *Copy) {
 		v.at(n, "chown", c.Chown.Range, "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
 	}
 	v.patterns(n, "exclude", c.Exclude)
+}
+
+// add validates an add step: a copy's rules, and one src for a
+// checksum, as ADD requires.
+func (v *validator) add(a *Add) {
+	v.files(&a.Files, "add")
+	n := &a.Node
+	if a.Checksum.Value != "" && len(a.Src) > 1 {
+		v.at(n, "checksum", a.Checksum.Range, "a checksum applies to one src, and there are %d: add them in separate steps", len(a.Src))
+	}
 }
 
 func (v *validator) image(im *Image) {
