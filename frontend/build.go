@@ -81,7 +81,7 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		}
 		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), CacheImports: bc.CacheImports})
 		if err != nil {
-			return nil, err
+			return nil, explainEntitlement(err, s, res.Stages)
 		}
 		ref, err := r.SingleRef()
 		if err != nil {
