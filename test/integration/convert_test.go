@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -342,11 +343,13 @@ func compareConfig(w, g comparedConfig) string {
 // removed again.
 func summarize(t *testing.T, tarball []byte, times bool) map[string]*imageSummary {
 	t.Helper()
-	layout, err := ocilayout.Read(bytes.NewReader(tarball))
+	ctx := context.Background()
+	layout, err := ocilayout.New(bytes.NewReader(tarball), int64(len(tarball)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := layout.Images()
+	defer layout.Close()
+	imgs, err := layout.Images(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +371,7 @@ func summarize(t *testing.T, tarball []byte, times bool) map[string]*imageSummar
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := layout.Unpack(img, dir); err != nil {
+		if err := layout.Unpack(ctx, img, dir); err != nil {
 			t.Fatal(err)
 		}
 		if s.files, err = walkFiles(dir, times); err != nil {
