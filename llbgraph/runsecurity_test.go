@@ -113,3 +113,15 @@ func TestRunSecurityErrors(t *testing.T) {
 		}
 	}
 }
+
+// security and devices beside a step that runs nothing are errors, as
+// mounts and network are.
+func TestRunSecurityOnlyOnRuns(t *testing.T) {
+	for _, key := range []string{"security: insecure", "devices: [{name: a.b/c=d}]"} {
+		_, err := spec.Load(spec.DefaultFilename, []byte("version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n      - workdir: /x\n        "+key+"\n"))
+		want := "stages.app.steps[0]." + strings.Split(key, ":")[0] + ": " + strings.Split(key, ":")[0] + " applies to run, apt, apk, pip, uv or go steps only, not to workdir"
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s beside workdir: error %v, want %q", key, err, want)
+		}
+	}
+}

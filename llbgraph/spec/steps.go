@@ -119,8 +119,7 @@ func (d *decoder) step(l loc, n *yaml.Node, depth int) Step {
 	kind := kinds[0]
 	s := newStep(kind)
 	d.decodeEntries(l, n, entries, reflect.ValueOf(s).Elem(), depth, func(e entry) bool {
-		switch e.key {
-		case "mounts", "network", "env":
+		if slices.Contains(fieldsOf(reflect.TypeFor[RunOptions]()).keys, e.key) {
 			at := under(s.StepNode(), e.key)
 			if e.key == "env" {
 				d.errorf(at, e.keyN, "env beside %s is not allowed: env goes beside run or a preset, or in a step of its own", kind)
