@@ -40,10 +40,22 @@ var grants = []grant{{
 		"(or insecure-entitlements in buildkitd.toml)",
 }}
 
+// asksEntitlement reports whether a step of stages (the target's) asks for
+// an entitlement. Such a target is solved with Evaluate, so that BuildKit's
+// refusal, which comes when the LLB is loaded, reaches the frontend to be
+// explained rather than after it returned.
+func asksEntitlement(s *spec.Spec, stages []string) bool {
+	for _, g := range grants {
+		if firstAsking(g, s, stages) != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // explainEntitlement turns BuildKit's refusal of an entitlement that the
-// build was not granted into an error at the first step of stages (the
-// target's) that asks for it, saying how to grant it; other errors are
-// returned as they are.
+// build was not granted into an error at the first step of stages that asks
+// for it, saying how to grant it; other errors are returned as they are.
 func explainEntitlement(err error, s *spec.Spec, stages []string) error {
 	if err == nil {
 		return nil
@@ -52,25 +64,35 @@ func explainEntitlement(err error, s *spec.Spec, stages []string) error {
 		if !strings.Contains(err.Error(), g.refusal) {
 			continue
 		}
-		for _, st := range s.Stages {
-			if !slices.Contains(stages, st.Name) {
-				continue
-			}
-			var found *spec.Error
-			spec.WalkSteps(st.Steps, func(step spec.Step) {
-				r, ok := step.(spec.RunLike)
-				if !ok || found != nil {
-					return
-				}
-				if key, at, ok := g.asks(r.Options()); ok {
-					n := step.StepNode()
-					found = &spec.Error{Filename: s.Filename, Path: n.Field(key), Range: at.Or(n.Range), Msg: g.remedy, Err: err}
-				}
-			})
-			if found != nil {
-				return found
-			}
+		if e := firstAsking(g, s, stages); e != nil {
+			e.Err = err
+			return e
 		}
 	}
 	return err
+}
+
+// firstAsking returns an error with g's remedy at the first step of stages
+// that asks for g's entitlement, or nil.
+func firstAsking(g grant, s *spec.Spec, stages []string) *spec.Error {
+	for _, st := range s.Stages {
+		if !slices.Contains(stages, st.Name) {
+			continue
+		}
+		var found *spec.Error
+		spec.WalkSteps(st.Steps, func(step spec.Step) {
+			r, ok := step.(spec.RunLike)
+			if !ok || found != nil {
+				return
+			}
+			if key, at, ok := g.asks(r.Options()); ok {
+				n := step.StepNode()
+				found = &spec.Error{Filename: s.Filename, Path: n.Field(key), Range: at.Or(n.Range), Msg: g.remedy}
+			}
+		})
+		if found != nil {
+			return found
+		}
+	}
+	return nil
 }
