@@ -146,4 +146,3 @@ func TestRunSecurityAndDevicesParity(t *testing.T) {
 		})
 	}
 }
-
