@@ -26,8 +26,6 @@ func TestErrors(t *testing.T) {
 		{"shell", "FROM busybox\nSHELL [\"/bin/ash\", \"-c\"]\n", []string{"Dockerfile:2: cannot convert SHELL"}},
 		{"inline file", "FROM busybox\nCOPY <<EOF /f\nx\nEOF\n", []string{"Dockerfile:2: cannot convert COPY <<EOF"}},
 		{"shebang heredoc", "FROM busybox\nRUN <<EOF\n#!/bin/sh\necho\nEOF\n", []string{"Dockerfile:2: cannot convert RUN <<EOF whose script starts with #!"}},
-		{"insecure", "FROM busybox\nRUN --security=insecure echo\n", []string{"Dockerfile:2: cannot convert RUN --security=insecure"}},
-		{"device", "FROM busybox\nRUN --device=nvidia.com/gpu=all echo\n", []string{"Dockerfile:2: cannot convert RUN --device"}},
 		{"maintainer", "FROM busybox\nMAINTAINER me\n", []string{"Dockerfile:2: cannot convert MAINTAINER"}},
 		{"every problem at once", "FROM busybox\nMAINTAINER me\nSHELL [\"sh\"]\nONBUILD RUN x\n", []string{"Dockerfile:2:", "Dockerfile:3:", "Dockerfile:4:"}},
 		{"arg defaults", "FROM busybox AS a\nARG V=1\nFROM busybox\nARG V=2\n", []string{`Dockerfile:4: ARG V defaults to "2" here and to "1" at line 2`}},

@@ -28,8 +28,6 @@ var (
 	gapShell      = &gap{"SHELL", "the spec has no shell: yet", "shell:, issue #14"}
 	gapInlineFile = &gap{"COPY <<EOF or ADD <<EOF (an inline file)", "the spec has no inline files yet", "inline files, issue #14"}
 	gapShebang    = &gap{"RUN <<EOF whose script starts with #!", "a Dockerfile runs such a script as a file of its own; the spec has no inline files yet", "inline files, issue #14"}
-	gapSecurity   = &gap{"RUN --security=insecure", "the spec has no security: yet", "security: insecure, issue #14"}
-	gapDevice     = &gap{"RUN --device", "the spec has no devices: yet", "devices:, issue #14"}
 
 	gapArgDefaults = &gap{"an ARG with different defaults in different stages",
 		"the spec's args are global, with one default; give every declaration the same default", "stage args, issue #14"}
@@ -56,7 +54,7 @@ var (
 // gaps lists every gap, for the docs test.
 var gaps = []*gap{
 	gapOnbuild, gapSyntax, gapMaintainer, gapShell, gapInlineFile, gapShebang,
-	gapSecurity, gapDevice, gapArgDefaults, gapArgOverEnv, gapArgFromEnv, gapOutOfScope,
+	gapArgDefaults, gapArgOverEnv, gapArgFromEnv, gapOutOfScope,
 	gapPlatformArg, gapEnvSelfRef, gapLateRead, gapKeyExpansion, gapQuoting, gapLaterStage,
 }
 
@@ -78,13 +76,6 @@ func commandGap(c instructions.Command) *gap {
 	case *instructions.CopyCommand:
 		if len(c.SourceContents) > 0 {
 			return gapInlineFile
-		}
-	case *instructions.RunCommand:
-		if instructions.GetSecurity(c) == instructions.SecurityInsecure {
-			return gapSecurity
-		}
-		if len(instructions.GetDevices(c)) > 0 {
-			return gapDevice
 		}
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 )
 
 // run converts a RUN into a run step: the command as the Dockerfile runs
-// it, its mounts and network, and the args in scope as its env. notes are
+// it, its mounts, network, security and devices, and the args in scope as its env. notes are
 // the converter's comments for the step.
 func (sc *stageConv) run(cmd *instructions.RunCommand, line int) (step *yaml.Node, notes []string) {
 	script, ok := sc.script(cmd, line)
@@ -49,6 +49,23 @@ func (sc *stageConv) run(cmd *instructions.RunCommand, line int) (step *yaml.Nod
 	switch n := instructions.GetNetwork(cmd); n {
 	case instructions.NetworkNone, instructions.NetworkHost:
 		put(step, "network", str(n))
+	}
+	if instructions.GetSecurity(cmd) == instructions.SecurityInsecure {
+		put(step, "security", str(instructions.SecurityInsecure))
+	}
+	if devices := instructions.GetDevices(cmd); len(devices) > 0 {
+		list := sequence(false)
+		for _, d := range devices {
+			// RUN --device does not expand the name.
+			dev := mapping(true)
+			put(dev, "name", str(literalWord(d.Name)))
+			if d.Required {
+				put(dev, "required", boolean())
+			}
+			sc.c.spend(len(d.Name) + 16)
+			list.Content = append(list.Content, dev)
+		}
+		put(step, "devices", list)
 	}
 	return step, notes
 }

@@ -79,9 +79,9 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		if err != nil {
 			return nil, fmt.Errorf("marshalling the LLB of %s: %w", res.Target, err)
 		}
-		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), CacheImports: bc.CacheImports})
+		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), CacheImports: bc.CacheImports, Evaluate: asksEntitlement(s, res.Stages)})
 		if err != nil {
-			return nil, err
+			return nil, explainEntitlement(err, s, res.Stages)
 		}
 		ref, err := r.SingleRef()
 		if err != nil {

@@ -78,6 +78,8 @@ var docErrors = []struct {
 	{"`mounts`/`network` on a non-run step", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - copy: {src: a, dst: b}\n        mounts: [{type: tmpfs, target: /t}]\n", ""},
 	{"`env` beside copy/workdir/user/parallel", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - copy: {src: a, dst: b}\n        env: {A: b}\n", ""},
 	{"Invalid network", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: x\n        network: bridge\n", ""},
+	{"Invalid security mode", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: x\n        security: insecur\n", ""},
+	{"Device without a name", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: x\n        devices: [{required: true}]\n", ""},
 	{"Invalid variable name", "version: 1\nstages:\n  app:\n    from: scratch\n    env: {\"MY VAR\": x}\n", ""},
 	{"Preset run as non-root", "version: 1\nstages:\n  app:\n    from: python:3.11-slim\n    user: app\n    steps:\n      - apt: [curl]\n", ""},
 	{"Mount without type", "version: 1\nstages:\n  app:\n    from: scratch\n    steps:\n      - run: x\n        mounts: [{target: /c}]\n", ""},

@@ -382,10 +382,22 @@ type RunStep struct {
 	// Lists are the package lists an apt or apk step installs from; nil
 	// for the other steps.
 	Lists *PackageLists
+	// Insecure runs the step with security mode insecure.
+	Insecure bool
+	// Devices are the CDI devices the step asks for, their names expanded.
+	Devices []Device
 	// History is the step's line in the image history.
 	History string
 
 	presetEnv int // how many of Env, the first, are the preset's
+}
+
+// Device is a CDI device a run-like step asks for.
+type Device struct {
+	// Name is the device's name, expanded.
+	Name string
+	// Required fails the build when the daemon lacks the device.
+	Required bool
 }
 
 // Mount is a mount of a run-like step, its values expanded.

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -59,6 +60,15 @@ func (e *stageEval) run(s spec.RunLike) (*RunStep, string, error) {
 		return nil, "", err
 	}
 	out.Mounts = mounts
+	out.Insecure = o.Security.Value == spec.SecurityInsecure
+	for i := range o.Devices {
+		d := &o.Devices[i]
+		name, err := sc.expand(&d.Node, "name", d.Name.Range, d.Name.Value)
+		if err != nil {
+			return nil, "", err
+		}
+		out.Devices = append(out.Devices, Device{Name: name, Required: d.Required.Value})
+	}
 	out.History = "RUN " + cmd.history
 	if len(out.ArgEnv) > 0 {
 		out.History = "RUN |" + strings.Join(out.ArgEnv, " ") + " " + cmd.history
@@ -113,8 +123,15 @@ func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, er
 		}
 		cost += len(kv)
 	}
+	if s.Insecure {
+		own = append(own, llb.Security(pb.SecurityMode_INSECURE))
+	}
 	own = append(own, b.c.opt.Run.options(s.Spec.Options().Network.Value)...)
 	cost += b.c.opt.Run.cost()
+	for _, d := range s.Devices {
+		own = append(own, cdiDevice(d))
+		cost += len(d.Name) + 16
+	}
 	for _, m := range s.Mounts {
 		opt, err := b.mount(m)
 		if err != nil {
@@ -144,4 +161,14 @@ func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, er
 		return llb.State{}, b.c.errorf(n, "", n.Range, "%v", err)
 	}
 	return execState(base, cfg, b.platform).Run(opts...).Root(), nil
+}
+
+// cdiDevice asks for a CDI device as dockerfile2llb does for RUN --device:
+// optional unless required.
+func cdiDevice(d Device) llb.RunOption {
+	opts := []llb.CDIDeviceOption{llb.CDIDeviceName(d.Name)}
+	if !d.Required {
+		opts = append(opts, llb.CDIDeviceOptional)
+	}
+	return llb.AddCDIDevice(opts...)
 }

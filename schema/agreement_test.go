@@ -320,6 +320,7 @@ func TestNamesAgreeWithLoad(t *testing.T) {
 		{"mount types", mount["type"].Enum, stage("    from: scratch\n    steps:\n      - run: x\n        mounts: [{target: /x}]\n")},
 		{"sharing modes", mount["sharing"].Enum, stage("    from: scratch\n    steps:\n      - run: x\n        mounts: [{type: cache, target: /x, sharing: x}]\n")},
 		{"networks", run["network"].Enum, stage("    from: scratch\n    steps:\n      - run: x\n        network: x\n")},
+		{"security modes", run["security"].Enum, stage("    from: scratch\n    steps:\n      - run: x\n        security: x\n")},
 	} {
 		if want := loadNames(t, c.src); !slices.Equal(c.got, want) {
 			t.Errorf("%s: the schema has %v, Load names %v", c.what, c.got, want)

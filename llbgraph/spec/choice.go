@@ -111,3 +111,20 @@ func (NetworkMode) vocabulary() (string, []NetworkMode) { return "network", netw
 // Network is a step's network and where it is written; empty means the
 // default.
 type Network = Choice[NetworkMode]
+
+// SecurityMode is the sandbox a run-like step runs in.
+type SecurityMode string
+
+// The security modes, as RUN --security names them.
+const (
+	SecuritySandbox  SecurityMode = "sandbox"
+	SecurityInsecure SecurityMode = "insecure"
+)
+
+var securityModes = []SecurityMode{SecuritySandbox, SecurityInsecure}
+
+func (SecurityMode) vocabulary() (string, []SecurityMode) { return "security mode", securityModes }
+
+// Security is a step's security mode and where it is written; empty means
+// sandbox.
+type Security = Choice[SecurityMode]

@@ -120,8 +120,7 @@ func (d *decoder) step(l loc, n *yaml.Node, depth int) Step {
 	kind := kinds[0]
 	s := newStep(kind)
 	d.decodeEntries(l, n, entries, reflect.ValueOf(s).Elem(), depth, func(e entry) bool {
-		switch e.key {
-		case "mounts", "network", "env":
+		if slices.Contains(fieldsOf(reflect.TypeFor[RunOptions]()).keys, e.key) {
 			at := under(s.StepNode(), e.key)
 			if e.key == "env" {
 				d.errorf(at, e.keyN, "env beside %s is not allowed: env goes beside run or a preset, or in a step of its own", kind)
@@ -162,7 +161,7 @@ func (d *decoder) unknownStepKeys(l loc, entries []entry) bool {
 // RunLike is a step that runs a command: run and the presets.
 type RunLike interface {
 	Step
-	// Options are the step's env, mounts and network.
+	// Options are the step's env, mounts, network, security and devices.
 	Options() *RunOptions
 }
 
@@ -174,6 +173,30 @@ type RunOptions struct {
 	Mounts []Mount `yaml:"mounts"`
 	// Network is the network the command sees: default, none or host.
 	Network Network `yaml:"network"`
+	// Security is sandbox (the default) or insecure, which runs the command
+	// with every capability and no seccomp or AppArmor profile, as RUN
+	// --security=insecure; the build needs the security.insecure
+	// entitlement.
+	Security Security `yaml:"security"`
+	// Devices are CDI devices given to the command, as RUN --device.
+	Devices []Device `yaml:"devices"`
+}
+
+// Device is a CDI device a run-like step asks for, as RUN --device: the
+// daemon must know the device (its CDI spec dirs) and the build must be
+// granted the device entitlement unless the daemon allows the device
+// itself.
+type Device struct {
+	// Name is the device's qualified name (vendor.com/class=name, or
+	// vendor.com/class=* for all of a class), or an alias the build's
+	// device entitlement grants.
+	Name String `yaml:"name"`
+	// Required fails the build when the daemon lacks the device; by default
+	// the step runs without it.
+	Required Bool `yaml:"required"`
+
+	// Node is where the device sits in the file.
+	Node Node `yaml:"-"`
 }
 
 // Options returns the options.

@@ -264,8 +264,18 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 				v.at(n, "network", o.Network.Range, "%v", err)
 			}
 		}
+		if o.Security.Value != "" {
+			if err := o.Security.check(); err != nil {
+				v.at(n, "security", o.Security.Range, "%v", err)
+			}
+		}
 		for j := range o.Mounts {
 			v.mount(&o.Mounts[j])
+		}
+		for j := range o.Devices {
+			if d := &o.Devices[j]; strings.TrimSpace(d.Name.Value) == "" {
+				v.at(&d.Node, "name", d.Node.Range, "a device needs a name (vendor.com/class=name)")
+			}
 		}
 	}
 }

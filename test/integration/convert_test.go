@@ -63,6 +63,8 @@ type caseOptions struct {
 	// SourceDateEpoch is set as the SOURCE_DATE_EPOCH build arg, with
 	// the exporter's rewrite-timestamp: then times are compared too.
 	SourceDateEpoch string `json:"source-date-epoch"`
+	// Allow are the entitlements the builds are granted (--allow).
+	Allow []string `json:"allow"`
 	// Errors are what the conversion must fail with, each a substring of
 	// one of its errors, for a Dockerfile the spec cannot express yet.
 	Errors []string `json:"errors"`
@@ -259,7 +261,7 @@ func checkEquivalence(t *testing.T, c convertCase) (string, verdict) {
 
 // build is the entry's build of target, with more locals and attrs.
 func (c convertCase) build(target string, locals, attrs map[string]string) build {
-	b := build{dir: c.dir, locals: locals, attrs: map[string]string{}, secrets: map[string][]byte{}}
+	b := build{dir: c.dir, locals: locals, attrs: map[string]string{}, secrets: map[string][]byte{}, allow: c.opt.Allow}
 	maps.Copy(b.attrs, attrs)
 	if target != "" {
 		b.attrs["target"] = target

@@ -127,6 +127,8 @@ type build struct {
 	exporter string // "oci" (default), "local" or "" for none
 	// exportAttrs are more attributes of the oci exporter.
 	exportAttrs map[string]string
+	// allow are the entitlements granted (buildx --allow).
+	allow []string
 }
 
 // outcome is what a build produced and showed.
@@ -168,7 +170,7 @@ func run(t *testing.T, m mode, b build) *outcome {
 		attach = append(attach, secretsprovider.FromMap(b.secrets))
 	}
 	out := &outcome{progress: newProgress()}
-	opt := client.SolveOpt{LocalMounts: locals, FrontendAttrs: attrs, Session: attach}
+	opt := client.SolveOpt{LocalMounts: locals, FrontendAttrs: attrs, Session: attach, AllowedEntitlements: b.allow}
 	var ociBuf bytes.Buffer
 	switch b.exporter {
 	case "", "oci":
