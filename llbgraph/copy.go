@@ -30,6 +30,9 @@ func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 	if len(srcs) > 1 && !strings.HasSuffix(dst, "/") {
 		return nil, "", e.c.errorf(n, "dst", cp.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", spec.Quote(dst+"/"))
 	}
+	if cp.Content != nil && (dst == "" || dst == "." || strings.HasSuffix(dst, "/")) {
+		return nil, "", e.c.errorf(n, "dst", cp.Dst.Range, "with content, dst is the file's path, not a directory: %s expands to %s", spec.Quote(cp.Dst.Value), spec.Quote(dst))
+	}
 	written := dst // for the history line, as the user wrote it
 	out.Src, out.Dst = srcs, e.destination(dst)
 	if out.Exclude, err = sc.expandList(n, "exclude", cp.Exclude); err != nil {
@@ -83,6 +86,16 @@ func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 	if r := out.From; r != nil {
 		history = append(history, "--from="+r.src.name)
 	}
+	if c := cp.Content; c != nil {
+		text := c.Value
+		if cp.Expand.Value {
+			if text, err = sc.expand(n, "content", c.Range, text); err != nil {
+				return nil, "", err
+			}
+		}
+		out.Content = &text
+		srcs = []string{"<<" + inlineName}
+	}
 	history = append(history, srcs...)
 	out.History = strings.Join(append(history, written), " ")
 	return out, out.History, nil
@@ -111,6 +124,10 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 	}
 	var action *llb.FileAction
 	cost := opCost + len(name) + len(dst)
+	if s.Content != nil {
+		action = b.inlineFile(*s.Content, dst, chmod, opts)
+		cost += opCost + len(*s.Content)
+	}
 	for _, src := range s.Src {
 		info := &llb.CopyInfo{
 			Mode:                chmod,
@@ -161,6 +178,24 @@ func (b *stageBuild) copy(base llb.State, s *CopyStep, name string) (llb.State, 
 	layer := llb.Scratch().File(action, append(fileOpts, llb.ProgressGroup(group, name, true))...)
 	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(name+" (link)"), llb.ProgressGroup(group, name, false), b.c.location(s.Spec.Node.Range))
 	return base.WithOutput(merged.Output()), nil
+}
+
+// inlineName is the name of the file a copy with content writes before
+// copying it to its dst, and what its history line shows as its source,
+// as COPY <<EOF shows the heredoc's delimiter.
+const inlineName = "EOF"
+
+// inlineFile writes the content of a copy into a file of its own and copies
+// it to dst, as dockerfile2llb does for COPY <<EOF: the file's mode is 0644
+// unless chmod sets it.
+func (b *stageBuild) inlineFile(content, dst string, chmod *llb.ChmodOpt, opts []llb.CopyOption) *llb.FileAction {
+	doc := llb.Scratch().File(
+		llb.Mkfile("/"+inlineName, 0o644, []byte(content)),
+		llb.WithCustomName(b.inputName("preparing inline document")),
+		llb.Platform(b.platform),
+	)
+	info := &llb.CopyInfo{Mode: chmod, CreateDestPath: true}
+	return llb.Copy(doc, "/"+inlineName, dst, append([]llb.CopyOption{info}, opts...)...)
 }
 
 // destination makes a copy's dst absolute, as COPY does: relative to the

@@ -24,10 +24,11 @@ const (
 	KindEnv      StepKind = "env"
 	KindWorkdir  StepKind = "workdir"
 	KindUser     StepKind = "user"
+	KindShell    StepKind = "shell"
 )
 
 // stepKinds lists the kinds in the docs' order.
-var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, KindCopy, KindParallel, KindEnv, KindWorkdir, KindUser}
+var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, KindCopy, KindParallel, KindEnv, KindWorkdir, KindUser, KindShell}
 
 // runLikeKinds are the kinds that run a command and so take mounts, env
 // and network.
@@ -38,7 +39,7 @@ func (k StepKind) RunLike() bool { return slices.Contains(runLikeKinds, k) }
 
 // Step is one entry of a stage's steps: a *RunStep, *AptStep, *ApkStep,
 // *PipStep, *UvStep, *GoStep, *CopyStep, *ParallelStep, *EnvStep,
-// *WorkdirStep or *UserStep. The set is closed; a type switch over it is
+// *WorkdirStep, *UserStep or *ShellStep. The set is closed; a type switch over it is
 // exhaustive.
 type Step interface {
 	// Kind is the step's kind.
@@ -281,6 +282,15 @@ type UserStep struct {
 	Node Node `yaml:"-"`
 }
 
+// ShellStep changes the shell that the string commands of the following
+// steps and the image run with, as SHELL does.
+type ShellStep struct {
+	// Shell is the shell and its arguments, as in [/bin/bash, -c].
+	Shell ShellArgs `yaml:"shell"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
 // Kind returns [KindRun].
 func (*RunStep) Kind() StepKind { return KindRun }
 
@@ -313,6 +323,9 @@ func (*WorkdirStep) Kind() StepKind { return KindWorkdir }
 
 // Kind returns [KindUser].
 func (*UserStep) Kind() StepKind { return KindUser }
+
+// Kind returns [KindShell].
+func (*ShellStep) Kind() StepKind { return KindShell }
 
 // StepNode returns where the step sits.
 func (s *RunStep) StepNode() *Node { return &s.Node }
@@ -347,6 +360,9 @@ func (s *WorkdirStep) StepNode() *Node { return &s.Node }
 // StepNode returns where the step sits.
 func (s *UserStep) StepNode() *Node { return &s.Node }
 
+// StepNode returns where the step sits.
+func (s *ShellStep) StepNode() *Node { return &s.Node }
+
 func (*RunStep) isStep()      {}
 func (*AptStep) isStep()      {}
 func (*ApkStep) isStep()      {}
@@ -358,6 +374,7 @@ func (*ParallelStep) isStep() {}
 func (*EnvStep) isStep()      {}
 func (*WorkdirStep) isStep()  {}
 func (*UserStep) isStep()     {}
+func (*ShellStep) isStep()    {}
 
 // newStep returns an empty step of kind k.
 func newStep(k StepKind) Step {
@@ -384,6 +401,8 @@ func newStep(k StepKind) Step {
 		return &WorkdirStep{}
 	case KindUser:
 		return &UserStep{}
+	case KindShell:
+		return &ShellStep{}
 	}
 	return nil
 }
@@ -433,6 +452,9 @@ func Summary(s Step) string {
 		what = strings.Join(Values(s.Apk), " ")
 	case *CopyStep:
 		what = strings.Join(Values(s.Copy.Src), " ") + " -> " + s.Copy.Dst.Value
+		if s.Copy.Content != nil {
+			what = "<<EOF -> " + s.Copy.Dst.Value
+		}
 		if s.Copy.From.Value != "" {
 			what = "from " + s.Copy.From.Value + ": " + what
 		}
@@ -442,6 +464,8 @@ func Summary(s Step) string {
 		what = s.Workdir.Value
 	case *UserStep:
 		what = s.User.String()
+	case *ShellStep:
+		what = strings.Join(s.Shell.Args, " ")
 	case *ParallelStep:
 		what = Count(len(s.Parallel), "branch")
 	}

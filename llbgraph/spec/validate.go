@@ -251,6 +251,10 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 			v.at(n, "user", s.User.Range, "user needs a user[:group]")
 		}
 		v.owner(n, "user", &s.User)
+	case *ShellStep:
+		if len(s.Shell.Args) == 0 {
+			v.at(n, "shell", s.Shell.Range, "shell needs a list: the shell and its arguments, as in [/bin/bash, -c]")
+		}
 	}
 	if r, ok := s.(RunLike); ok {
 		o := r.Options()
@@ -349,6 +353,26 @@ func (v *validator) mount(m *Mount) {
 
 func (v *validator) copy(c *Copy) {
 	n := &c.Node
+	if c.Content != nil || c.Expand.Value {
+		v.inlineFile(c)
+	} else {
+		v.sources(c)
+	}
+	if c.Chmod != nil {
+		if err := c.Chmod.check(); err != nil {
+			v.at(n, "chmod", c.Chmod.Range, "%v", err)
+		}
+	}
+	v.owner(n, "chown", &c.Chown.Owner)
+	if c.Link.Value && c.Chown.IsSet() && !c.Chown.IsTemplate() && c.Chown.ByName() {
+		v.at(n, "chown", c.Chown.Range, "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
+	}
+	v.patterns(n, "exclude", c.Exclude)
+}
+
+// sources validates the sources and dst of a copy of files.
+func (v *validator) sources(c *Copy) {
+	n := &c.Node
 	if len(c.Src) == 0 {
 		v.at(n, "src", n.Range, "copy needs src: a path or a list of paths")
 	}
@@ -365,16 +389,36 @@ func (v *validator) copy(c *Copy) {
 	case len(c.Src) > 1 && !strings.HasSuffix(dst, "/") && !NeedsExpansion(dst):
 		v.at(n, "dst", c.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", Quote(dst+"/"))
 	}
-	if c.Chmod != nil {
-		if err := c.Chmod.check(); err != nil {
-			v.at(n, "chmod", c.Chmod.Range, "%v", err)
+}
+
+// inlineFile validates a copy that writes its content, whose keys are
+// those of a copy but src, from, exclude and parents.
+func (v *validator) inlineFile(c *Copy) {
+	n := &c.Node
+	if c.Content == nil {
+		v.at(n, "expand", c.Expand.Range, "expand applies to content, and this copy has none")
+		return
+	}
+	for _, other := range []struct {
+		key string
+		set bool
+		r   Range
+	}{
+		{"src", len(c.Src) > 0, n.Range},
+		{"from", c.From.Value != "", c.From.Range},
+		{"exclude", len(c.Exclude) > 0, n.Range},
+		{"parents", c.Parents.Value, c.Parents.Range},
+	} {
+		if other.set {
+			v.at(n, other.key, other.r, "a copy with content writes one file: %s does not apply; copy the sources in a step of their own", other.key)
 		}
 	}
-	v.owner(n, "chown", &c.Chown.Owner)
-	if c.Link.Value && c.Chown.IsSet() && !c.Chown.IsTemplate() && c.Chown.ByName() {
-		v.at(n, "chown", c.Chown.Range, "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
+	switch dst := c.Dst.Value; {
+	case strings.TrimSpace(dst) == "":
+		v.at(n, "dst", c.Dst.Range, "copy needs dst: the path of the file content makes")
+	case strings.HasSuffix(dst, "/") || dst == ".":
+		v.at(n, "dst", c.Dst.Range, "with content, dst is the file's path, not a directory: %s", Quote(path.Join(dst, "file")))
 	}
-	v.patterns(n, "exclude", c.Exclude)
 }
 
 func (v *validator) image(im *Image) {

@@ -105,7 +105,10 @@ func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions)
 			AnyOf:       []*jsonschema.Schema{names, {Type: "array", Items: names}},
 		}
 	}
-	def("Copy").Required = []string{"src", "dst"}
+	// A copy copies its src, or writes its content.
+	cp := def("Copy")
+	cp.Required = []string{"dst"}
+	cp.OneOf = []*jsonschema.Schema{{Required: []string{"src"}}, {Required: []string{"content"}}}
 
 	// Each step kind requires its own key and allows only its keys (and
 	// env, mounts and network for the run-like ones).
