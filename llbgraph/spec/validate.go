@@ -399,14 +399,22 @@ func (v *validator) inlineFile(c *Copy) {
 		v.at(n, "expand", c.Expand.Range, "expand applies to content, and this copy has none")
 		return
 	}
+	first := func(list Strings) (bool, Range) {
+		if len(list) == 0 {
+			return false, Range{}
+		}
+		return true, list[0].Range
+	}
+	hasSrc, srcAt := first(c.Src)
+	hasExclude, excludeAt := first(c.Exclude)
 	for _, other := range []struct {
 		key string
 		set bool
 		r   Range
 	}{
-		{"src", len(c.Src) > 0, n.Range},
+		{"src", hasSrc, srcAt},
 		{"from", c.From.Value != "", c.From.Range},
-		{"exclude", len(c.Exclude) > 0, n.Range},
+		{"exclude", hasExclude, excludeAt},
 		{"parents", c.Parents.Value, c.Parents.Range},
 	} {
 		if other.set {

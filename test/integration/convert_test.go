@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -308,6 +309,7 @@ type comparedConfig struct {
 	WorkingDir   string
 	Entrypoint   []string
 	Cmd          []string
+	Shell        []string
 	ExposedPorts []string
 	Labels       map[string]string
 	Volumes      []string
@@ -342,11 +344,13 @@ func compareConfig(w, g comparedConfig) string {
 // removed again.
 func summarize(t *testing.T, tarball []byte, times bool) map[string]*imageSummary {
 	t.Helper()
-	layout, err := ocilayout.Read(bytes.NewReader(tarball))
+	ctx := context.Background()
+	layout, err := ocilayout.New(bytes.NewReader(tarball), int64(len(tarball)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := layout.Images()
+	defer layout.Close()
+	imgs, err := layout.Images(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +359,7 @@ func summarize(t *testing.T, tarball []byte, times bool) map[string]*imageSummar
 		cfg := img.Config.Config
 		s := &imageSummary{config: comparedConfig{
 			Platform: img.Platform, Env: cfg.Env, User: cfg.User, WorkingDir: cfg.WorkingDir,
-			Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Labels: cfg.Labels, StopSignal: cfg.StopSignal,
+			Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Shell: cfg.Shell, Labels: cfg.Labels, StopSignal: cfg.StopSignal,
 			ExposedPorts: slices.Sorted(maps.Keys(cfg.ExposedPorts)), Volumes: slices.Sorted(maps.Keys(cfg.Volumes)),
 		}}
 		if cfg.Healthcheck != nil {
@@ -368,7 +372,7 @@ func summarize(t *testing.T, tarball []byte, times bool) map[string]*imageSummar
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := layout.Unpack(img, dir); err != nil {
+		if err := layout.Unpack(ctx, img, dir); err != nil {
 			t.Fatal(err)
 		}
 		if s.files, err = walkFiles(dir, times); err != nil {
