@@ -26,9 +26,8 @@ var (
 	gapSyntax     = &gap{"a # syntax= line naming another frontend", "only Dockerfiles of BuildKit's own Dockerfile frontend convert", ""}
 	gapMaintainer = &gap{"MAINTAINER", "the spec sets no image author; write LABEL org.opencontainers.image.authors=... instead", ""}
 	gapAdd        = &gap{"ADD", "the spec has no add: yet; for plain files of the context, write COPY", "add:, issue #14"}
-	gapShell      = &gap{"SHELL", "the spec has no shell: yet", "shell:, issue #14"}
-	gapInlineFile = &gap{"COPY <<EOF (an inline file)", "the spec has no inline files yet", "inline files, issue #14"}
-	gapShebang    = &gap{"RUN <<EOF whose script starts with #!", "a Dockerfile runs such a script as a file of its own; the spec has no inline files yet", "inline files, issue #14"}
+	gapInlineFile = &gap{"COPY with several heredocs, or a heredoc beside files or --from, --exclude or --parents", "a copy with content writes one file: write one COPY per heredoc", ""}
+	gapShebang    = &gap{"RUN <<EOF whose script starts with #!", "a Dockerfile runs such a script as a file of its own, mounted for the run; write it with a COPY <<EOF, then RUN it", ""}
 	gapSecurity   = &gap{"RUN --security=insecure", "the spec has no security: yet", "security: insecure, issue #14"}
 	gapDevice     = &gap{"RUN --device", "the spec has no devices: yet", "devices:, issue #14"}
 
@@ -56,7 +55,7 @@ var (
 
 // gaps lists every gap, for the docs test.
 var gaps = []*gap{
-	gapOnbuild, gapSyntax, gapMaintainer, gapAdd, gapShell, gapInlineFile, gapShebang,
+	gapOnbuild, gapSyntax, gapMaintainer, gapAdd, gapInlineFile, gapShebang,
 	gapSecurity, gapDevice, gapArgDefaults, gapArgOverEnv, gapArgFromEnv, gapOutOfScope,
 	gapPlatformArg, gapEnvSelfRef, gapLateRead, gapKeyExpansion, gapQuoting, gapLaterStage,
 }
@@ -72,10 +71,8 @@ func commandGap(c instructions.Command) *gap {
 		return gapMaintainer
 	case *instructions.AddCommand:
 		return gapAdd
-	case *instructions.ShellCommand:
-		return gapShell
 	case *instructions.CopyCommand:
-		if len(c.SourceContents) > 0 {
+		if n := len(c.SourceContents); n > 1 || n == 1 && (len(c.SourcePaths) > 0 || c.From != "" || len(c.ExcludePatterns) > 0 || c.Parents) {
 			return gapInlineFile
 		}
 	case *instructions.RunCommand:

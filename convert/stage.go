@@ -162,6 +162,10 @@ func (sc *stageConv) command(i int, cmd instructions.Command) {
 		if step := sc.copyCmd(cmd, line); step != nil {
 			sc.addStep(step, line)
 		}
+	case *instructions.ShellCommand:
+		step := mapping(false)
+		put(step, "shell", strs(cmd.Shell))
+		sc.addStep(step, line)
 	default:
 		sc.imageCmd(i, cmd, line)
 	}
