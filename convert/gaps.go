@@ -25,9 +25,8 @@ var (
 	gapOnbuild    = &gap{"ONBUILD", "the spec has no triggers that run in images built on this one", ""}
 	gapSyntax     = &gap{"a # syntax= line naming another frontend", "only Dockerfiles of BuildKit's own Dockerfile frontend convert", ""}
 	gapMaintainer = &gap{"MAINTAINER", "the spec sets no image author; write LABEL org.opencontainers.image.authors=... instead", ""}
-	gapShell      = &gap{"SHELL", "the spec has no shell: yet", "shell:, issue #14"}
-	gapInlineFile = &gap{"COPY <<EOF or ADD <<EOF (an inline file)", "the spec has no inline files yet", "inline files, issue #14"}
-	gapShebang    = &gap{"RUN <<EOF whose script starts with #!", "a Dockerfile runs such a script as a file of its own; the spec has no inline files yet", "inline files, issue #14"}
+	gapInlineFile = &gap{"ADD <<EOF, or a COPY with several heredocs, or a heredoc beside files or --from, --exclude or --parents", "a copy with content writes one file: write one COPY per heredoc, and COPY for an inline file ADD would write", ""}
+	gapShebang    = &gap{"RUN <<EOF whose script starts with #!", "a Dockerfile runs such a script as a file of its own, mounted for the run; write it with a COPY <<EOF, then RUN it", ""}
 
 	gapArgDefaults = &gap{"an ARG with different defaults in different stages",
 		"the spec's args are global, with one default; give every declaration the same default", "stage args, issue #14"}
@@ -53,7 +52,7 @@ var (
 
 // gaps lists every gap, for the docs test.
 var gaps = []*gap{
-	gapOnbuild, gapSyntax, gapMaintainer, gapShell, gapInlineFile, gapShebang,
+	gapOnbuild, gapSyntax, gapMaintainer, gapInlineFile, gapShebang,
 	gapArgDefaults, gapArgOverEnv, gapArgFromEnv, gapOutOfScope,
 	gapPlatformArg, gapEnvSelfRef, gapLateRead, gapKeyExpansion, gapQuoting, gapLaterStage,
 }
@@ -71,10 +70,8 @@ func commandGap(c instructions.Command) *gap {
 		if len(c.SourceContents) > 0 {
 			return gapInlineFile
 		}
-	case *instructions.ShellCommand:
-		return gapShell
 	case *instructions.CopyCommand:
-		if len(c.SourceContents) > 0 {
+		if n := len(c.SourceContents); n > 1 || n == 1 && (len(c.SourcePaths) > 0 || c.From != "" || len(c.ExcludePatterns) > 0 || c.Parents) {
 			return gapInlineFile
 		}
 	}

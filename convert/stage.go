@@ -164,6 +164,10 @@ func (sc *stageConv) command(i int, cmd instructions.Command) {
 		}
 	case *instructions.AddCommand:
 		sc.addStep(sc.addCmd(cmd, line), line)
+	case *instructions.ShellCommand:
+		step := mapping(false)
+		put(step, "shell", strs(cmd.Shell))
+		sc.addStep(step, line)
 	default:
 		sc.imageCmd(i, cmd, line)
 	}

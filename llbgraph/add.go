@@ -22,7 +22,7 @@ func (e *stageEval) add(s *spec.AddStep) (*AddStep, string, error) {
 	out := &AddStep{Spec: s}
 	e.begin(&out.stepBase)
 	defer e.end(&out.stepBase)
-	if err := e.files(&a.Files, false, "ADD", &out.Files); err != nil {
+	if err := e.files(&a.Files, nil, "ADD", &out.Files); err != nil {
 		return nil, "", err
 	}
 	if a.Unpack != nil {

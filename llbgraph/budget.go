@@ -49,6 +49,9 @@ func stepOps(p *plan, steps []spec.Step) int {
 			n += 2*stepOps(p, s.Parallel) + 1 // each branch, its diff, the merge
 		case *spec.CopyStep:
 			n++
+			if s.Copy.Content != nil {
+				n++ // the file it writes
+			}
 			if s.Copy.Link.Value {
 				n++ // the merge
 			}

@@ -16,16 +16,22 @@ func (e *stageEval) copy(s *spec.CopyStep) (*CopyStep, string, error) {
 	out := &CopyStep{Spec: s}
 	e.begin(&out.stepBase)
 	defer e.end(&out.stepBase)
-	if err := e.files(&s.Copy.Files, s.Copy.Parents.Value, "COPY", &out.Files); err != nil {
+	if err := e.files(&s.Copy.Files, &s.Copy, "COPY", &out.Files); err != nil {
 		return nil, "", err
 	}
 	return out, out.History, nil
 }
 
 // files evaluates what a copy and an add share into out, with verb
-// starting the history line and parents (copy's) in it.
-func (e *stageEval) files(cp *spec.Files, parents bool, verb string, out *Files) error {
+// starting the history line; c is the copy (its parents and content), nil
+// for an add.
+func (e *stageEval) files(cp *spec.Files, c *spec.Copy, verb string, out *Files) error {
 	n := &cp.Node
+	var content *spec.String
+	parents, expand := false, false
+	if c != nil {
+		content, parents, expand = c.Content, c.Parents.Value, c.Expand.Value
+	}
 	sc := e.scope()
 	srcs, err := sc.expandList(n, "src", cp.Src)
 	if err != nil {
@@ -37,6 +43,9 @@ func (e *stageEval) files(cp *spec.Files, parents bool, verb string, out *Files)
 	}
 	if len(srcs) > 1 && !strings.HasSuffix(dst, "/") {
 		return e.c.errorf(n, "dst", cp.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", spec.Quote(dst+"/"))
+	}
+	if content != nil && (dst == "" || dst == "." || strings.HasSuffix(dst, "/")) {
+		return e.c.errorf(n, "dst", cp.Dst.Range, "with content, dst is the file's path, not a directory: %s expands to %s", spec.Quote(cp.Dst.Value), spec.Quote(dst))
 	}
 	written := dst // for the history line, as the user wrote it
 	out.Src, out.Dst = srcs, e.destination(dst)
@@ -90,6 +99,16 @@ func (e *stageEval) files(cp *spec.Files, parents bool, verb string, out *Files)
 	}
 	if r := out.From; r != nil {
 		history = append(history, "--from="+r.src.name)
+	}
+	if content != nil {
+		text := content.Value
+		if expand {
+			if text, err = sc.expand(n, "content", content.Range, text); err != nil {
+				return err
+			}
+		}
+		out.Content = &text
+		srcs = []string{"<<" + inlineName}
 	}
 	history = append(history, srcs...)
 	out.History = strings.Join(append(history, written), " ")
@@ -146,6 +165,10 @@ func (b *stageBuild) files(base llb.State, at spec.Range, cp *spec.Files, s *Fil
 	}
 	var action *llb.FileAction
 	cost := opCost + len(name) + len(dst)
+	if s.Content != nil {
+		action = b.inlineFile(*s.Content, dst, chmod, opts)
+		cost += opCost + len(*s.Content)
+	}
 	for _, src := range s.Src {
 		info := &llb.CopyInfo{
 			Mode:                chmod,
@@ -185,6 +208,24 @@ func (b *stageBuild) files(base llb.State, at spec.Range, cp *spec.Files, s *Fil
 	layer := llb.Scratch().File(action, append(fileOpts, llb.ProgressGroup(group, name, true))...)
 	merged := llb.Merge([]llb.State{base, layer}, llb.WithCustomName(name+" (link)"), llb.ProgressGroup(group, name, false), b.c.location(at))
 	return base.WithOutput(merged.Output()), nil
+}
+
+// inlineName is the name of the file a copy with content writes before
+// copying it to its dst, and what its history line shows as its source,
+// as COPY <<EOF shows the heredoc's delimiter.
+const inlineName = "EOF"
+
+// inlineFile writes the content of a copy into a file of its own and copies
+// it to dst, as dockerfile2llb does for COPY <<EOF: the file's mode is 0644
+// unless chmod sets it.
+func (b *stageBuild) inlineFile(content, dst string, chmod *llb.ChmodOpt, opts []llb.CopyOption) *llb.FileAction {
+	doc := llb.Scratch().File(
+		llb.Mkfile("/"+inlineName, 0o644, []byte(content)),
+		llb.WithCustomName(b.inputName("preparing inline document")),
+		llb.Platform(b.platform),
+	)
+	info := &llb.CopyInfo{Mode: chmod, CreateDestPath: true}
+	return llb.Copy(doc, "/"+inlineName, dst, append([]llb.CopyOption{info}, opts...)...)
 }
 
 // destination makes a copy's dst absolute, as COPY does: relative to the

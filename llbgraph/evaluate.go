@@ -97,7 +97,7 @@ func (sp *stagePlan) failed() error {
 	return nil
 }
 
-// stage evaluates the stage's env, workdir and user, its steps and its
+// stage evaluates the stage's env, workdir, user and shell, its steps and its
 // image block.
 func (e *stageEval) stage() error {
 	st, out := e.sp.stage, e.out
@@ -124,6 +124,9 @@ func (e *stageEval) stage() error {
 			return err
 		}
 		out.Settings = append(out.Settings, s)
+	}
+	if st.Shell != nil {
+		out.Settings = append(out.Settings, e.setShell(&st.Node, st.Shell))
 	}
 	out.Steps = make([]Step, 0, len(st.Steps))
 	for _, s := range st.Steps {
@@ -226,6 +229,8 @@ func (e *stageEval) step(s spec.Step) (Step, error) {
 		return e.setWorkdir(&s.Node, "workdir", s.Workdir)
 	case *spec.UserStep:
 		return e.setUser(&s.Node, "user", &s.User)
+	case *spec.ShellStep:
+		return e.setShell(&s.Node, &s.Shell), nil
 	case *spec.ParallelStep:
 		return e.parallel(s)
 	}
@@ -365,4 +370,16 @@ func (e *stageEval) stageArgs() error {
 		e.c.budget.spend(len(a.Name) + len(v))
 	}
 	return nil
+}
+
+// setShell changes the shell that string commands run with, as SHELL
+// does; its arguments are not interpolated, as SHELL's are not.
+func (e *stageEval) setShell(n *spec.Node, sh *spec.ShellArgs) *ShellStep {
+	out := &ShellStep{Node: n, Shell: slices.Clone(sh.Args)}
+	e.begin(&out.stepBase)
+	defer e.end(&out.stepBase)
+	e.cfg.Image.Config.Shell = out.Shell
+	e.changed()
+	e.history("SHELL "+sh.String(), false)
+	return out
 }

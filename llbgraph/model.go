@@ -156,7 +156,7 @@ type Stage struct {
 	// Refs are the sources it names: its from first, then the from of each
 	// copy and bind or cache mount, in file order (as [spec.Refs]).
 	Refs []*Ref
-	// Settings are the stage's own env, workdir and user, as steps, in the
+	// Settings are the stage's own env, workdir, user and shell, as steps, in the
 	// order they apply: after its from and before its steps.
 	Settings []Step
 	// Steps are its steps, one for each of Spec.Steps.
@@ -306,7 +306,7 @@ func (c *Config) User() (string, bool) {
 }
 
 // Step is a step as evaluated: an *EnvStep, *WorkdirStep, *UserStep,
-// *RunStep, *CopyStep, *AddStep or *ParallelStep. The set is closed; a type switch
+// *ShellStep, *RunStep, *CopyStep, *AddStep or *ParallelStep. The set is closed; a type switch
 // over it is exhaustive.
 type Step interface {
 	// Before returns the configuration the step sees: the stage's env, user
@@ -358,6 +358,16 @@ type UserStep struct {
 	stepBase
 	// User is the user, as user[:group].
 	User Value
+}
+
+// ShellStep changes the shell that string commands run with: a stage's
+// shell, or a shell step.
+type ShellStep struct {
+	stepBase
+	// Node is the stage or the step, whose shell key sets it.
+	Node *spec.Node
+	// Shell is the shell and its arguments, the image config's Shell.
+	Shell []string
 }
 
 // RunStep is a run or a preset, evaluated: the command, the environment it
@@ -495,6 +505,9 @@ type Files struct {
 	Chown string
 	// Chmod is the mode of the copies; nil when not set.
 	Chmod *spec.Chmod
+	// Content is the text of the file a copy with content writes at Dst,
+	// expanded when the copy says so; nil for a copy of sources.
+	Content *string
 	// History is the step's line in the image history.
 	History string
 }

@@ -76,7 +76,7 @@ apt_get -o Debug::NoLocking=true install --no-download "$@"`
 // aptCommand installs pkgs with apt-get from the image's lists and the
 // shared apt cache.
 func (e *stageEval) aptCommand(pkgs []string) command {
-	cmd := e.runCommand(spec.Shell("set -e\nset -- " + shellQuote(pkgs) + aptScript))
+	cmd := scriptCommand("set -e\nset -- " + shellQuote(pkgs) + aptScript)
 	cmd.lists = &PackageLists{Update: "apt-get update", Dir: aptListsDir, Sources: aptSources, Tmpfs: "/var/cache/apt"}
 	cmd.caches = []CacheMount{{Target: aptCacheDir, Sharing: llb.CacheMountShared, ID: aptCacheID}}
 	cmd.env = []string{"DEBIAN_FRONTEND=noninteractive"}
@@ -92,7 +92,7 @@ func (e *stageEval) aptCommand(pkgs []string) command {
 func (e *stageEval) apkCommand(pkgs []string) command {
 	add := "apk add --cache-dir " + apkCacheDir
 	check := `[ "$(` + apkSources + `)" = "$(cat ` + apkCacheDir + "/" + sourcesFile + `)" ]`
-	cmd := e.runCommand(spec.Shell("{ " + check + " && " + add + " " + shellQuote(pkgs) + "; } || " + add + " --update-cache " + shellQuote(pkgs)))
+	cmd := scriptCommand("{ " + check + " && " + add + " " + shellQuote(pkgs) + "; } || " + add + " --update-cache " + shellQuote(pkgs))
 	cmd.lists = &PackageLists{Update: "apk update --cache-dir " + apkCacheDir, Dir: apkCacheDir, Sources: apkSources}
 	return cmd
 }

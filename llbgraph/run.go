@@ -87,6 +87,13 @@ func (e *stageEval) runCommand(c *spec.Command) command {
 	return command{args: args, script: c.Script(), history: strings.Join(args, " ")}
 }
 
+// scriptCommand runs a script the frontend writes (a package preset's)
+// with /bin/sh -c, whatever shell the stage sets: the script is POSIX sh.
+func scriptCommand(script string) command {
+	args := []string{"/bin/sh", "-c", script}
+	return command{args: args, script: script, history: strings.Join(args, " ")}
+}
+
 // toolCommand runs tool with a preset's arguments: a string through the
 // shell (so it may use $NAME), a list as-is.
 func (e *stageEval) toolCommand(tool string, c *spec.Command) command {

@@ -92,10 +92,10 @@ func isImageBase(base *source) bool {
 }
 
 // changesFiles reports whether an evaluated step makes a vertex: every
-// kind but env and user, which change only the configuration.
+// kind but env, user and shell, which change only the configuration.
 func changesFiles(s Step) bool {
 	switch s.(type) {
-	case *EnvStep, *UserStep:
+	case *EnvStep, *UserStep, *ShellStep:
 		return false
 	}
 	return true
@@ -117,7 +117,7 @@ func (b *stageBuild) from(base *source) {
 // step builds one evaluated step.
 func (b *stageBuild) step(s Step) error {
 	switch s := s.(type) {
-	case *EnvStep, *UserStep:
+	case *EnvStep, *UserStep, *ShellStep:
 		return nil // they change the configuration only
 	case *WorkdirStep:
 		return b.workdir(s)

@@ -151,3 +151,37 @@ func checkHealthTest(args []string) error {
 	}
 	return nil
 }
+
+// ShellArgs is the shell that string commands run with, as SHELL takes it:
+// a list, the script appended as its last argument, as in [/bin/bash, -eo,
+// pipefail, -c]. Its items are not interpolated, as SHELL's are not.
+type ShellArgs struct {
+	// Args are the shell and its arguments.
+	Args []string
+	// Range is where the list is.
+	Range Range
+}
+
+// ValueSchema returns a list of at least one string, the first not empty.
+func (ShellArgs) ValueSchema() *ValueSchema {
+	first := scalarSchema()
+	first.MinLength = 1
+	return &ValueSchema{Types: []string{"array"}, MinItems: 1, PrefixItems: []*ValueSchema{first}, Items: scalarSchema()}
+}
+
+func (s *ShellArgs) decodeYAML(d *decoder, l loc, n *yaml.Node, depth int) {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(l, n, "want a list, the shell and its arguments, as in [/bin/bash, -c], got %s", describe(n))
+		return
+	}
+	var c Command
+	c.decodeYAML(d, l, n, depth)
+	if len(c.Exec) == 0 || strings.TrimSpace(c.Exec[0]) == "" {
+		d.errorf(l, n, "shell needs a program first, as in [/bin/bash, -c]")
+		return
+	}
+	*s = ShellArgs{Args: c.Exec, Range: nodeRange(n)}
+}
+
+// String returns the list as SHELL's history line writes it: [a b c].
+func (s *ShellArgs) String() string { return fmt.Sprintf("%v", s.Args) }

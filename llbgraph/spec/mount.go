@@ -86,6 +86,14 @@ type Copy struct {
 	// Parents keeps the source's parent directories under Dst, as COPY
 	// --parents does; /./ in a source marks where they start.
 	Parents Bool `yaml:"parents"`
+	// Content is the text of a file that the copy writes at Dst instead of
+	// copying sources, as COPY <<EOF does; Dst is then the file's path. The
+	// file's mode is 0644 unless Chmod sets it.
+	Content *String `yaml:"content,empty"`
+	// Expand interpolates ${NAME} in Content with the stage's env and the
+	// args, as an unquoted heredoc delimiter (<<EOF) does; without it the
+	// text is written as it is, as with <<'EOF'.
+	Expand Bool `yaml:"expand"`
 }
 
 // Add adds files with the options of the Dockerfile's ADD: those of copy

@@ -86,6 +86,10 @@ type Stage struct {
 	// User sets the user (user[:group]) the steps run as and the image's
 	// user.
 	User Owner `yaml:"user"`
+	// Shell is the shell the string commands of the steps and the image run
+	// with, instead of /bin/sh -c, as SHELL sets it; stages built on this
+	// one inherit it.
+	Shell *ShellArgs `yaml:"shell"`
 	// Steps are run in order on the base.
 	Steps Steps `yaml:"steps"`
 	// Image sets image configuration, inherited by stages built on this one.

@@ -25,10 +25,11 @@ const (
 	KindEnv      StepKind = "env"
 	KindWorkdir  StepKind = "workdir"
 	KindUser     StepKind = "user"
+	KindShell    StepKind = "shell"
 )
 
 // stepKinds lists the kinds in the docs' order.
-var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, KindCopy, KindAdd, KindParallel, KindEnv, KindWorkdir, KindUser}
+var stepKinds = []StepKind{KindRun, KindApt, KindApk, KindPip, KindUv, KindGo, KindCopy, KindAdd, KindParallel, KindEnv, KindWorkdir, KindUser, KindShell}
 
 // runLikeKinds are the kinds that run a command and so take mounts, env
 // and network.
@@ -39,7 +40,7 @@ func (k StepKind) RunLike() bool { return slices.Contains(runLikeKinds, k) }
 
 // Step is one entry of a stage's steps: a *RunStep, *AptStep, *ApkStep,
 // *PipStep, *UvStep, *GoStep, *CopyStep, *AddStep, *ParallelStep, *EnvStep,
-// *WorkdirStep or *UserStep. The set is closed; a type switch over it is
+// *WorkdirStep, *UserStep or *ShellStep. The set is closed; a type switch over it is
 // exhaustive.
 type Step interface {
 	// Kind is the step's kind.
@@ -315,6 +316,15 @@ type UserStep struct {
 	Node Node `yaml:"-"`
 }
 
+// ShellStep changes the shell that the string commands of the following
+// steps and the image run with, as SHELL does.
+type ShellStep struct {
+	// Shell is the shell and its arguments, as in [/bin/bash, -c].
+	Shell ShellArgs `yaml:"shell"`
+	// Node is where the step sits.
+	Node Node `yaml:"-"`
+}
+
 // Kind returns [KindRun].
 func (*RunStep) Kind() StepKind { return KindRun }
 
@@ -350,6 +360,9 @@ func (*WorkdirStep) Kind() StepKind { return KindWorkdir }
 
 // Kind returns [KindUser].
 func (*UserStep) Kind() StepKind { return KindUser }
+
+// Kind returns [KindShell].
+func (*ShellStep) Kind() StepKind { return KindShell }
 
 // StepNode returns where the step sits.
 func (s *RunStep) StepNode() *Node { return &s.Node }
@@ -387,6 +400,9 @@ func (s *WorkdirStep) StepNode() *Node { return &s.Node }
 // StepNode returns where the step sits.
 func (s *UserStep) StepNode() *Node { return &s.Node }
 
+// StepNode returns where the step sits.
+func (s *ShellStep) StepNode() *Node { return &s.Node }
+
 func (*RunStep) isStep()      {}
 func (*AptStep) isStep()      {}
 func (*ApkStep) isStep()      {}
@@ -399,6 +415,7 @@ func (*ParallelStep) isStep() {}
 func (*EnvStep) isStep()      {}
 func (*WorkdirStep) isStep()  {}
 func (*UserStep) isStep()     {}
+func (*ShellStep) isStep()    {}
 
 // newStep returns an empty step of kind k.
 func newStep(k StepKind) Step {
@@ -427,6 +444,8 @@ func newStep(k StepKind) Step {
 		return &WorkdirStep{}
 	case KindUser:
 		return &UserStep{}
+	case KindShell:
+		return &ShellStep{}
 	}
 	return nil
 }
@@ -476,6 +495,9 @@ func Summary(s Step) string {
 		what = strings.Join(Values(s.Apk), " ")
 	case *CopyStep:
 		what = copySummary(&s.Copy.Files)
+		if s.Copy.Content != nil {
+			what = "<<EOF -> " + s.Copy.Dst.Value
+		}
 	case *AddStep:
 		what = copySummary(&s.Add.Files)
 	case *EnvStep:
@@ -484,6 +506,8 @@ func Summary(s Step) string {
 		what = s.Workdir.Value
 	case *UserStep:
 		what = s.User.String()
+	case *ShellStep:
+		what = strings.Join(s.Shell.Args, " ")
 	case *ParallelStep:
 		what = Count(len(s.Parallel), "branch")
 	}

@@ -231,6 +231,11 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 	case *ApkStep:
 		v.packages(n, "apk", s.Apk)
 	case *CopyStep:
+		if c := &s.Copy; c.Content != nil || c.Expand.Value {
+			v.inlineFile(c)
+		} else {
+			v.sources(&c.Files, "copy")
+		}
 		v.files(&s.Copy.Files, "copy")
 	case *AddStep:
 		v.add(&s.Add)
@@ -255,6 +260,10 @@ func (v *validator) step(parent *Node, key string, i int, s Step, inParallel boo
 			v.at(n, "user", s.User.Range, "user needs a user[:group]")
 		}
 		v.owner(n, "user", &s.User)
+	case *ShellStep:
+		if len(s.Shell.Args) == 0 {
+			v.at(n, "shell", s.Shell.Range, "shell needs a list: the shell and its arguments, as in [/bin/bash, -c]")
+		}
 	}
 	if r, ok := s.(RunLike); ok {
 		o := r.Options()
@@ -361,8 +370,25 @@ func (v *validator) mount(m *Mount) {
 	}
 }
 
-// files validates what a copy and an add share; kind names the step.
+// files validates the options a copy and an add share; kind names the
+// step.
 func (v *validator) files(c *Files, kind string) {
+	n := &c.Node
+	if c.Chmod != nil {
+		if err := c.Chmod.check(); err != nil {
+			v.at(n, "chmod", c.Chmod.Range, "%v", err)
+		}
+	}
+	v.owner(n, "chown", &c.Chown.Owner)
+	if c.Link.Value && c.Chown.IsSet() && !c.Chown.IsTemplate() && c.Chown.ByName() {
+		v.at(n, "chown", c.Chown.Range, "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
+	}
+	v.patterns(n, "exclude", c.Exclude)
+}
+
+// sources validates the sources and dst of a copy or an add of files;
+// kind names the step.
+func (v *validator) sources(c *Files, kind string) {
 	n := &c.Node
 	if len(c.Src) == 0 {
 		v.at(n, "src", n.Range, "%s needs src: a path or a list of paths", kind)
@@ -380,21 +406,50 @@ func (v *validator) files(c *Files, kind string) {
 	case len(c.Src) > 1 && !strings.HasSuffix(dst, "/") && !NeedsExpansion(dst):
 		v.at(n, "dst", c.Dst.Range, "with more than one src, dst must be a directory ending in /: %s", Quote(dst+"/"))
 	}
-	if c.Chmod != nil {
-		if err := c.Chmod.check(); err != nil {
-			v.at(n, "chmod", c.Chmod.Range, "%v", err)
+}
+
+// inlineFile validates a copy that writes its content, whose keys are
+// those of a copy but src, from, exclude and parents.
+func (v *validator) inlineFile(c *Copy) {
+	n := &c.Node
+	if c.Content == nil {
+		v.at(n, "expand", c.Expand.Range, "expand applies to content, and this copy has none")
+		return
+	}
+	first := func(list Strings) (bool, Range) {
+		if len(list) == 0 {
+			return false, Range{}
+		}
+		return true, list[0].Range
+	}
+	hasSrc, srcAt := first(c.Src)
+	hasExclude, excludeAt := first(c.Exclude)
+	for _, other := range []struct {
+		key string
+		set bool
+		r   Range
+	}{
+		{"src", hasSrc, srcAt},
+		{"from", c.From.Value != "", c.From.Range},
+		{"exclude", hasExclude, excludeAt},
+		{"parents", c.Parents.Value, c.Parents.Range},
+	} {
+		if other.set {
+			v.at(n, other.key, other.r, "a copy with content writes one file: %s does not apply; copy the sources in a step of their own", other.key)
 		}
 	}
-	v.owner(n, "chown", &c.Chown.Owner)
-	if c.Link.Value && c.Chown.IsSet() && !c.Chown.IsTemplate() && c.Chown.ByName() {
-		v.at(n, "chown", c.Chown.Range, "with link, chown needs numeric ids (1000:1000): names are looked up in the destination, which a linked copy does not see")
+	switch dst := c.Dst.Value; {
+	case strings.TrimSpace(dst) == "":
+		v.at(n, "dst", c.Dst.Range, "copy needs dst: the path of the file content makes")
+	case strings.HasSuffix(dst, "/") || dst == ".":
+		v.at(n, "dst", c.Dst.Range, "with content, dst is the file's path, not a directory: %s", Quote(path.Join(dst, "file")))
 	}
-	v.patterns(n, "exclude", c.Exclude)
 }
 
 // add validates an add step: a copy's rules, and one src for a
 // checksum, as ADD requires.
 func (v *validator) add(a *Add) {
+	v.sources(&a.Files, "add")
 	v.files(&a.Files, "add")
 	n := &a.Node
 	if a.Checksum.Value != "" && len(a.Src) > 1 {

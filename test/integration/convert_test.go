@@ -326,6 +326,7 @@ type comparedConfig struct {
 	WorkingDir   string
 	Entrypoint   []string
 	Cmd          []string
+	Shell        []string
 	ExposedPorts []string
 	Labels       map[string]string
 	Volumes      []string
@@ -375,7 +376,7 @@ func summarize(t *testing.T, tarball []byte, times bool) map[string]*imageSummar
 		cfg := img.Config.Config
 		s := &imageSummary{config: comparedConfig{
 			Platform: img.Platform, Env: cfg.Env, User: cfg.User, WorkingDir: cfg.WorkingDir,
-			Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Labels: cfg.Labels, StopSignal: cfg.StopSignal,
+			Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Shell: cfg.Shell, Labels: cfg.Labels, StopSignal: cfg.StopSignal,
 			ExposedPorts: slices.Sorted(maps.Keys(cfg.ExposedPorts)), Volumes: slices.Sorted(maps.Keys(cfg.Volumes)),
 		}}
 		if cfg.Healthcheck != nil {

@@ -45,7 +45,7 @@ func (g *generator) synthetic() jsonschema.Definitions {
 	}
 	return jsonschema.Definitions{
 		"Step": {
-			Description: "A step does one thing: it has exactly one of the keys " + orList(kinds) + ". run and the presets (apt, apk, pip, uv, go) also take env, mounts and network.",
+			Description: "A step does one thing: it has exactly one of the keys " + orList(kinds) + ". run and the presets (apt, apk, pip, uv, go) also take env, mounts, network, security and devices.",
 			OneOf:       steps,
 		},
 		"Branch": {
@@ -109,7 +109,10 @@ func (g *generator) refine(root *jsonschema.Schema, defs jsonschema.Definitions)
 			AnyOf:       []*jsonschema.Schema{names, {Type: "array", Items: names}},
 		}
 	}
-	def("Copy").Required = []string{"src", "dst"}
+	// A copy copies its src, or writes its content.
+	cp := def("Copy")
+	cp.Required = []string{"dst"}
+	cp.OneOf = []*jsonschema.Schema{{Required: []string{"src"}}, {Required: []string{"content"}}}
 
 	// Each step kind requires its own key and allows only its keys (and
 	// env, mounts and network for the run-like ones).
