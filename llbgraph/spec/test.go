@@ -3,6 +3,7 @@ package spec
 import (
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // TestKind names what a test checks; it is the test's kind key.
@@ -142,6 +143,9 @@ func (v *validator) tests(st *Stage) {
 			continue
 		}
 		kind := TestKind(kinds[0])
+		if kind == TestFile && !strings.HasPrefix(t.File.Value, "/") {
+			v.at(n, "file", t.File.Range, "a test's file is an absolute path, got %s", Quote(t.File.Value))
+		}
 		for _, key := range append(append([]string{}, fileTestKeys...), runTestKeys...) {
 			set, r := fieldSet(t, key)
 			if !set {
