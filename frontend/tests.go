@@ -59,7 +59,7 @@ func fileTest(ctx context.Context, ref gwclient.Reference, t *spec.Test) (string
 	var st *fstypes.Stat
 	err := errors.New("empty filesystem")
 	if ref != nil { // nil is an empty filesystem (scratch)
-		st, err = ref.StatFile(ctx, gwclient.StatRequest{Path: p})
+		st, err = lstat(ctx, ref, p)
 	}
 	if err != nil {
 		if t.Absent.Value {
@@ -111,6 +111,26 @@ func fileTest(ctx context.Context, ref gwclient.Reference, t *spec.Test) (string
 		}
 	}
 	return "", nil
+}
+
+// lstat returns what is at p without following a link there, as the
+// gateway's StatFile does not: it reads p's parent directory for p's entry.
+func lstat(ctx context.Context, ref gwclient.Reference, p string) (*fstypes.Stat, error) {
+	p = path.Clean(p)
+	dir, base := path.Split(p)
+	if base == "" || base == "/" {
+		return ref.StatFile(ctx, gwclient.StatRequest{Path: p})
+	}
+	entries, err := ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: dir, IncludePattern: base})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if path.Base(e.Path) == base {
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: not found", p)
 }
 
 // permBits returns a Go file mode's permission bits as chmod writes them.
