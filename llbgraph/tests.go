@@ -89,7 +89,7 @@ func (c *compiler) compileTests(sp *stagePlan) ([]*Test, error) {
 			continue
 		}
 		ct.Args = args
-		dir := llb.Scratch().File(llb.Mkdir(TestOutputDir, 0o777), llb.WithCustomName(ct.Name+" (output)"), llb.Platform(sp.platform))
+		dir := llb.Scratch().File(llb.Mkdir(TestOutputDir, 0o777), llb.WithCustomName(spec.Escape(c.prefix(sp.platform, label)+" output directory")), llb.Platform(sp.platform))
 		base := execState(sp.build.state, cfg, sp.platform)
 		if u := t.User.String(); t.User.IsSet() {
 			base = base.User(u)
