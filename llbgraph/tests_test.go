@@ -55,7 +55,7 @@ func TestCompileTests(t *testing.T) {
 		last       string
 		line       int32
 	}{
-		{"[app test 2/4] test: imports", "1000", pb.NetMode_NONE, "python -c 'import app'", 12},
+		{"[app test 2/4] test: imports", "1000", pb.NetMode_NONE, "python -c 'import app'", 13},
 		{"[app test 3/4] test: online", "0", pb.NetMode_UNSET, "echo hi", 16},
 		{"[app test 4/4] test: health", "1000", pb.NetMode_NONE, "curl -f localhost", 20},
 	}
