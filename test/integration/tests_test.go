@@ -61,8 +61,8 @@ stages:
 
 // Tests through docker buildx build: passing tests pass the build; a
 // failing file test and a failing command test fail it, at the test's line,
-// saying what was expected and found; the skip arg skips them; and the
-// image is the same with tests as without.
+// saying what was expected and found; the skip arg skips them; the
+// image is the same with tests as without; and --call=outline lists them.
 func TestStageTests(t *testing.T) {
 	dir := writeContext(t, testsSpec, nil)
 	file := filepath.Join(dir, "ohlcv.build.yaml")
@@ -88,6 +88,11 @@ func TestStageTests(t *testing.T) {
 	withTests := digest("app")
 	if without := digest("app", "--build-arg", "OHLCV_SKIP_TESTS=1"); without != withTests {
 		t.Errorf("the image with tests is %s, without them %s", withTests, without)
+	}
+
+	outline := buildx(t, dir, "build", "-f", file, "--target", "app", "--call=outline", dir)
+	if want := `set to 1 to skip the 7 tests: "greeting is there", "link", "no compiler"`; !strings.Contains(outline, "OHLCV_SKIP_TESTS") || !strings.Contains(outline, want) {
+		t.Errorf("--call=outline does not list the tests:\n%s", outline)
 	}
 
 	for _, c := range []struct {
