@@ -127,6 +127,10 @@ func (v *validator) tests(st *Stage) {
 		default:
 			seen[name] = t
 		}
+		if set, r := fieldSet(t, "healthcheck"); set && !t.Healthcheck.Value {
+			v.at(n, "healthcheck", r, "healthcheck: false checks nothing: write true, or leave the test out")
+			continue
+		}
 		var kinds []string
 		for _, k := range testKinds {
 			if ok, _ := fieldSet(t, string(k)); ok {
