@@ -208,7 +208,7 @@ func TestReleaseBadInput(t *testing.T) {
 // its binary's Go modules, and labels; each platform's binary is what it
 // claims by its ELF header and Go build info; the amd64 one prints the
 // version, commit and Go version; the frontend command's archives are
-// there for Linux on amd64 and arm64, macOS and Windows (checkArchives); a fresh
+// there for Linux, macOS and Windows (checkArchives); a fresh
 // daemon given `# syntax=` with the
 // public channel name pulls the amd64 variant from the index and builds
 // with it; the same version again needs FORCE=1; a pre-release moves no
