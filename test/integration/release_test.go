@@ -226,7 +226,7 @@ func TestRelease(t *testing.T) {
 		checkArchives(t, m[1], co)
 	}
 
-	idx := inspectIndex(t, image+"@"+digest)
+	idx := inspectIndex(t, image+"@"+digest, slices.Collect(maps.Keys(releasePlatforms)))
 	wantTags := []string{"0.1.0", "0.1", "0", "latest"}
 	for _, tag := range wantTags {
 		if !strings.Contains(out, "tag      "+image+":"+tag+"\n") {

@@ -245,7 +245,7 @@ func TestReproducibleRelease(t *testing.T) {
 	a, b := rels[0], rels[1]
 	ref := func(r *release, digest string) string { return r.registry + "/ohlcv-rag/ohlcv-build@" + digest }
 
-	ia, ib := inspectIndex(t, ref(a, a.digest)), inspectIndex(t, ref(b, b.digest))
+	ia, ib := inspectIndex(t, ref(a, a.digest), platforms), inspectIndex(t, ref(b, b.digest), platforms)
 	for p, da := range ia.images {
 		if db := ib.images[p]; da.Digest != db.Digest {
 			t.Errorf("%s: image manifest %s on daemon a, %s on daemon b", p, da.Digest, db.Digest)
@@ -266,9 +266,6 @@ func TestReproducibleRelease(t *testing.T) {
 	var pa, pb map[string]struct{ SLSA map[string]any }
 	imagetoolsJSON(t, ref(a, a.digest), "{{json .Provenance}}", &pa)
 	imagetoolsJSON(t, ref(b, b.digest), "{{json .Provenance}}", &pb)
-	if len(ia.images) != len(platforms) {
-		t.Errorf("daemon a released images for %v, want %v", slices.Sorted(maps.Keys(ia.images)), platforms)
-	}
 	for _, p := range platforms {
 		if pa[p].SLSA == nil || pb[p].SLSA == nil {
 			t.Fatalf("%s: no provenance", p)
@@ -293,7 +290,7 @@ func TestReproducibleRelease(t *testing.T) {
 	if a.digest != b.digest {
 		t.Errorf("the manifest lists differ: %s on daemon a, %s on daemon b", a.digest, b.digest)
 	}
-	np := inspectIndex(t, a.registry+"-np/ohlcv-rag/ohlcv-build@"+a.digest)
+	np := inspectIndex(t, a.registry+"-np/ohlcv-rag/ohlcv-build@"+a.digest, platforms)
 	for p, d := range np.images {
 		if d.Digest != ia.images[p].Digest {
 			t.Errorf("%s: %s without provenance, %s with it", p, d.Digest, ia.images[p].Digest)
