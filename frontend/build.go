@@ -87,6 +87,11 @@ func Build(ctx context.Context, c gwclient.Client) (_ *gwclient.Result, err erro
 		if err != nil {
 			return nil, err
 		}
+		if len(res.Tests) > 0 && !llbgraph.SkipTests(bc.BuildArgs) {
+			if err := runTests(ctx, c, s, ref, res.Tests, llb.WithCaps(c.BuildOpts().LLBCaps)); err != nil {
+				return nil, err
+			}
+		}
 		return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: res.BaseImage, Epoch: epoch}, nil
 	})
 	if err != nil {
@@ -156,7 +161,7 @@ func hasNamedContexts(bc *dockerui.Client) bool {
 func warnUndeclaredArgs(ctx context.Context, s *spec.Spec, buildArgs map[string]string, src *dockerui.Source) {
 	names := make([]string, 0, len(buildArgs))
 	for name := range buildArgs {
-		if !s.DeclaresArg(name) && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) && name != llbgraph.SourceDateEpochArg {
+		if !s.DeclaresArg(name) && !strings.HasPrefix(name, "BUILDKIT_") && !llbgraph.IsProxyArg(name) && name != llbgraph.SourceDateEpochArg && name != llbgraph.SkipTestsArg {
 			names = append(names, name)
 		}
 	}

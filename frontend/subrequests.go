@@ -2,6 +2,9 @@ package frontend
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/subrequests/lint"
@@ -45,6 +48,19 @@ func subrequests(s *spec.Spec, bc *dockerui.Client, src *dockerui.Source) docker
 			out := &outline.Outline{Name: spec.Escape(o.Target), Description: spec.Escape(o.Description), Sources: [][]byte{s.Source}}
 			for _, a := range o.Args {
 				out.Args = append(out.Args, outline.Arg{Name: spec.Escape(a.Name), Value: spec.Escape(a.Value), Description: spec.Escape(a.Description), Location: location(a.Range)})
+			}
+			if len(o.Tests) > 0 {
+				// BuildKit's outline has no place for tests: they are
+				// listed on the arg that skips them, which buildx shows.
+				names := make([]string, len(o.Tests))
+				for i, t := range o.Tests {
+					names[i] = strconv.Quote(t.Name)
+				}
+				out.Args = append(out.Args, outline.Arg{
+					Name:        llbgraph.SkipTestsArg,
+					Description: spec.Escape(fmt.Sprintf("set to 1 to skip the %s: %s", spec.Count(len(names), "test"), strings.Join(names, ", "))),
+					Location:    location(o.Tests[0].Range),
+				})
 			}
 			for _, m := range o.Secrets {
 				out.Secrets = append(out.Secrets, outline.Secret{Name: spec.Escape(m.ID), Required: m.Required, Location: location(m.Range)})

@@ -101,6 +101,10 @@ type Result struct {
 	Platform ocispecs.Platform
 	// Stages lists the stages compiled for the target, dependencies first.
 	Stages []string
+	// Tests are the target stage's tests, compiled; the frontend runs them
+	// after State is solved. They are no part of State, so the image is
+	// the same with them or without.
+	Tests []*Test
 }
 
 // Compile compiles the target of s. Only the stages the target reaches are
@@ -170,6 +174,10 @@ func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
 		names = append(names, sp.stage.Name)
 	}
 	t := p.target
+	tests, err := c.compileTests(t)
+	if err != nil {
+		return nil, err
+	}
 	img, err := c.finalImage(t.model)
 	if err != nil {
 		return nil, err
@@ -191,6 +199,7 @@ func (c *compiler) compile(ctx context.Context) (res *Result, err error) {
 		BaseImage: t.model.baseImage,
 		Platform:  t.platform,
 		Stages:    names,
+		Tests:     tests,
 	}, nil
 }
 

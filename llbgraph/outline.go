@@ -23,6 +23,19 @@ type Outline struct {
 	Secrets []OutlineMount
 	// SSH are the ssh agent ids the target's steps mount.
 	SSH []OutlineMount
+	// Tests are the target's tests, in file order, which a build runs
+	// unless [SkipTestsArg] is set.
+	Tests []OutlineTest
+}
+
+// OutlineTest is one test of an [Outline].
+type OutlineTest struct {
+	// Name is the test's name.
+	Name string
+	// Kind is what it checks: file, run or healthcheck.
+	Kind spec.TestKind
+	// Range is where the test is.
+	Range spec.Range
 }
 
 // OutlineArg is one arg of an [Outline].
@@ -104,6 +117,9 @@ func BuildOutline(ctx context.Context, s *spec.Spec, opt Opt) (*Outline, error) 
 				listed[a.Spec.Name] = true
 			}
 		}
+	}
+	for _, t := range res.Tests {
+		o.Tests = append(o.Tests, OutlineTest{Name: t.Spec.Name.Value, Kind: t.Kind, Range: t.Spec.Node.Range})
 	}
 	return o, nil
 }

@@ -20,6 +20,7 @@ import (
 var rules = []*Rule{
 	{Name: "RunsAsRoot", Description: "An image with an entrypoint or cmd runs as root", run: runsAsRoot},
 	{Name: "MissingHealthcheck", Description: "An image with an entrypoint or cmd has no health check", run: missingHealthcheck},
+	{Name: "MissingTests", Description: "An image with an entrypoint or cmd declares no tests", Experimental: true, run: missingTests},
 	{Name: "SecretInArgOrEnv", Description: "A credential is passed as a build arg or an environment variable", run: secretInArgOrEnv},
 	{Name: "PackageInstallWithoutCache", Description: "A run installs packages without a cache mount on the package manager's cache", run: packageInstallWithoutCache},
 	{Name: "AptWithoutNoInstallRecommends", Description: "A run installs Debian packages with their recommended packages", run: aptWithoutNoInstallRecommends},
@@ -73,6 +74,18 @@ func missingHealthcheck(r *run) {
 			continue
 		}
 		r.report(&st.Node, "", st.NameRange, "stage %s has an entrypoint or cmd but no health check of its own or from the stages it builds on: add image: {healthcheck: {test: [CMD, ...], interval: 30s}}", spec.Quote(st.Name))
+	}
+}
+
+// missingTests: a runtime image states none of what it must hold (the
+// issue's "did my build do what I meant"): tests: on the stage say it.
+func missingTests(r *run) {
+	for _, st := range r.s.Stages {
+		ev := r.stage(st)
+		if ev == nil || !runsCommand(ev.Config) || len(st.Tests) > 0 {
+			continue
+		}
+		r.report(&st.Node, "", st.NameRange, "stage %s has an entrypoint or cmd but no tests: say what its image must hold, such as tests: [{name: runs as non-root, run: test \"$(id -u)\" != 0}]", spec.Quote(st.Name))
 	}
 }
 

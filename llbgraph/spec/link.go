@@ -23,6 +23,11 @@ func link(s *Spec) {
 		}
 		st.Node.place(&s.Node, "stages."+keySegment(st.Name), -1)
 		linkSteps(&st.Node, "steps", st.Steps)
+		for i, t := range st.Tests {
+			if t != nil {
+				t.Node.place(&st.Node, "tests", i)
+			}
+		}
 		if im := st.Image; im != nil {
 			im.Node.place(&st.Node, "image", -1)
 			if hc := im.Healthcheck; hc != nil {

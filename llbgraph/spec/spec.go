@@ -94,6 +94,10 @@ type Stage struct {
 	Steps Steps `yaml:"steps"`
 	// Image sets image configuration, inherited by stages built on this one.
 	Image *Image `yaml:"image"`
+	// Tests are assertions on the stage's finished filesystem and image,
+	// run when it is built as the target (docs/spec.md, "Tests"). They do
+	// not change the image.
+	Tests Tests `yaml:"tests"`
 
 	// Node is where the stage's mapping sits in the file.
 	Node Node `yaml:"-"`

@@ -173,6 +173,7 @@ func (v *validator) stage(st *Stage) {
 	if st.Image != nil {
 		v.image(st.Image)
 	}
+	v.tests(st)
 }
 
 // vars checks the names of environment variables.

@@ -1,0 +1,115 @@
+package llbgraph
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
+)
+
+// SkipTestsArg is the build arg that skips the target's tests
+// (--build-arg OHLCV_SKIP_TESTS=1): any value but "", "0" and "false".
+const SkipTestsArg = "OHLCV_SKIP_TESTS"
+
+// SkipTests reports whether the build args ask to skip the tests.
+func SkipTests(buildArgs map[string]string) bool {
+	v, ok := buildArgs[SkipTestsArg]
+	return ok && v != "" && v != "0" && v != "false"
+}
+
+// TestOutputDir is where a run or health check test's output is, in the
+// filesystem of [Test.Output]: the files stdout, stderr and exit (the exit
+// code in decimal, then a newline).
+const TestOutputDir = "/out"
+
+// testMount is where a test's output directory is mounted in its
+// container.
+const testMount = "/.ohlcv-test"
+
+// testWrapper runs the command given as its arguments with its output and
+// exit code written to files, so that a failing command does not fail the
+// solve and the frontend can say what it found.
+const testWrapper = `"$@" >` + testMount + `/stdout 2>` + testMount + `/stderr; echo $? >` + testMount + `/exit`
+
+// Test is one test of the target, compiled. A file test is checked by the
+// frontend on the target's solved filesystem, with no container (so it works
+// on an image without a shell); a run or health check test is an exec of
+// its own on that filesystem, cached like any step.
+type Test struct {
+	// Spec is the test as written; its Node says where, for errors.
+	Spec *spec.Test
+	// Kind is its kind.
+	Kind spec.TestKind
+	// Name is its progress name: [stage test 1/3] test: name.
+	Name string
+	// Args are the command a run or health check test runs, before the
+	// wrapper that records its output.
+	Args []string
+	// Output is, for a run or health check test, the filesystem that
+	// holds the command's output under [TestOutputDir]; nil for a file
+	// test.
+	Output *llb.State
+}
+
+// compileTests compiles the tests of an evaluated, compiled stage: each
+// run or health check test runs on the stage's root filesystem mounted
+// read-only, with no network unless it asks, as the image's user unless it
+// names one, with the image's environment and working directory.
+func (c *compiler) compileTests(sp *stagePlan) ([]*Test, error) {
+	st := sp.stage
+	if len(st.Tests) == 0 {
+		return nil, nil
+	}
+	cfg := sp.model.Config
+	out := make([]*Test, 0, len(st.Tests))
+	for i, t := range st.Tests {
+		label := spec.Shorten(st.Name) + " test " + strconv.Itoa(i+1) + "/" + strconv.Itoa(len(st.Tests))
+		ct := &Test{Spec: t, Kind: t.Kind(), Name: spec.Escape(c.prefix(sp.platform, label) + " test: " + t.Name.Value)}
+		out = append(out, ct)
+		var args []string
+		switch ct.Kind {
+		case spec.TestRun:
+			args = shellCommand(&cfg.Image, t.Run.Value)
+		case spec.TestHealthcheck:
+			hc := cfg.Image.Config.Healthcheck
+			if hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+				return nil, c.errorf(&t.Node, "healthcheck", t.Healthcheck.Range, "the image of stage %s has no health check to run", spec.Quote(st.Name))
+			}
+			switch hc.Test[0] {
+			case "CMD":
+				args = slices.Clone(hc.Test[1:])
+			case "CMD-SHELL":
+				args = shellCommand(&cfg.Image, hc.Test[1])
+			default:
+				args = slices.Clone(hc.Test)
+			}
+		default:
+			continue
+		}
+		ct.Args = args
+		dir := llb.Scratch().File(llb.Mkdir(TestOutputDir, 0o777), llb.WithCustomName(spec.Escape(c.prefix(sp.platform, label)+" output directory")), llb.Platform(sp.platform))
+		base := execState(sp.build.state, cfg, sp.platform)
+		if u := t.User.String(); t.User.IsSet() {
+			base = base.User(u)
+		}
+		network := llb.NetModeNone
+		if t.Network.Value == "default" {
+			network = llb.NetModeSandbox
+		}
+		run := base.Run(
+			llb.Args(append([]string{"/bin/sh", "-c", testWrapper, "ohlcv-test"}, args...)),
+			llb.ReadonlyRootFS(),
+			llb.Network(network),
+			llb.WithCustomName(ct.Name),
+			c.location(t.Node.Range),
+		)
+		output := run.AddMount(testMount, dir, llb.SourcePath(TestOutputDir))
+		ct.Output = &output
+		if err := c.budget.spend(opCost + len(ct.Name) + len(t.Run.Value)); err != nil {
+			return nil, c.errorf(&t.Node, "", t.Node.Range, "%v", err)
+		}
+	}
+	return out, nil
+}
