@@ -116,6 +116,7 @@ func compileOpt(bc *dockerui.Client, sm *llb.SourceMap, platform *ocispecs.Platf
 		Labels:             bc.Labels,
 		Run:                run,
 		SourceMap:          sm,
+		FileTestImage:      frontendImage(bc),
 		ResolveImageConfig: bc.GatewayClient().ResolveImageConfig,
 		NamedContext: func(name string, p ocispecs.Platform) (func(context.Context) (*llb.State, *dockerspec.DockerOCIImage, error), error) {
 			nc, err := bc.NamedContext(name, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
@@ -189,3 +190,14 @@ func sourceDateEpoch(ctx context.Context, bc *dockerui.Client) (*time.Time, erro
 	t := time.Unix(sec, 0).UTC()
 	return &t, nil
 }
+
+// frontendImage is the image this frontend runs from, the gateway's source
+// option (set by gateway.v0, and by a `# syntax=` line through the
+// Dockerfile frontend); empty when it runs in-process (`frontend build`).
+func frontendImage(bc *dockerui.Client) string {
+	return bc.GatewayClient().BuildOpts().Opts[gatewaySourceOpt]
+}
+
+// gatewaySourceOpt is the option that names a gateway frontend's image
+// (BuildKit's frontend.KeySource).
+const gatewaySourceOpt = "source"

@@ -68,6 +68,12 @@ type Opt struct {
 	// Run holds the build's flags for the containers of run-like steps
 	// (--add-host, --shm-size, --ulimit, --cgroup-parent, --network, ...).
 	Run RunFlags
+	// FileTestImage is the image of this frontend (the gateway's source
+	// option), whose `/bin/frontend test-file` checks each file test as a
+	// cached step of its own, on the target's filesystem mounted
+	// read-only. Empty leaves file tests to the caller, with no step
+	// ([Test.Output] is nil).
+	FileTestImage string
 
 	// ResolveImageConfig returns an image's config and digest, as the
 	// gateway client's method of that name does. It is called concurrently,

@@ -1,11 +1,14 @@
 package llbgraph
 
 import (
+	"encoding/json"
+	"path"
 	"slices"
 	"strconv"
 
 	"github.com/moby/buildkit/client/llb"
 
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/filetest"
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
 
@@ -33,10 +36,29 @@ const testMount = "/.ohlcv-test"
 // solve and the frontend can say what it found.
 const testWrapper = `"$@" >` + testMount + `/stdout 2>` + testMount + `/stderr; echo $? >` + testMount + `/exit`
 
-// Test is one test of the target, compiled. A file test is checked by the
-// frontend on the target's solved filesystem, with no container (so it works
-// on an image without a shell); a run or health check test is an exec of
-// its own on that filesystem, cached like any step.
+// FileTestResult is the file, in a file test's [Test.Output], that says
+// what is wrong: empty when the test passed.
+const FileTestResult = "result"
+
+// FileTestCommand is the checker's command in [Opt.FileTestImage]: its
+// arguments are the root to check, the result file to write and the
+// check, as JSON ([filetest.Check]).
+var FileTestCommand = []string{"/bin/frontend", "test-file"}
+
+// testTmp is a run test's scratch space, an empty tmpfs over the read-only
+// root, since many tools (pytest, compilers) need a writable temporary
+// directory.
+const testTmp = "/tmp"
+
+// fileTestRoot is where a file test's checker sees the target's root.
+const fileTestRoot = "/target"
+
+// Test is one test of the target, compiled: an exec of its own, cached like
+// any step. A run or health check test runs its command on the target's
+// filesystem. A file test runs `frontend test-file` from
+// [Opt.FileTestImage] with that filesystem mounted read-only, so it works
+// on an image without a shell; with no such image, it has no step and the
+// caller checks the solved filesystem itself ([filetest.Run]).
 type Test struct {
 	// Spec is the test as written; its Node says where, for errors.
 	Spec *spec.Test
@@ -47,9 +69,10 @@ type Test struct {
 	// Args are the command a run or health check test runs, before the
 	// wrapper that records its output.
 	Args []string
-	// Output is, for a run or health check test, the filesystem that
-	// holds the command's output under [TestOutputDir]; nil for a file
-	// test.
+	// Output is the filesystem that holds the test's output under
+	// [TestOutputDir]: stdout, stderr and exit for a run or health check
+	// test, [FileTestResult] for a file test. Nil for a file test without
+	// [Opt.FileTestImage].
 	Output *llb.State
 }
 
@@ -85,11 +108,31 @@ func (c *compiler) compileTests(sp *stagePlan) ([]*Test, error) {
 			default:
 				args = slices.Clone(hc.Test)
 			}
+		case spec.TestFile:
+			if c.opt.FileTestImage == "" || sp.build.state.Output() == nil {
+				continue // the caller checks it; nil is scratch, with nothing to mount
+			}
 		default:
 			continue
 		}
 		ct.Args = args
 		dir := llb.Scratch().File(llb.Mkdir(TestOutputDir, 0o777), llb.WithCustomName(spec.Escape(c.prefix(sp.platform, label)+" output directory")), llb.Platform(sp.platform))
+		if ct.Kind == spec.TestFile {
+			check, err := json.Marshal(filetest.CheckOf(t))
+			if err != nil {
+				return nil, err
+			}
+			if err := c.budget.spend(opCost + len(ct.Name) + len(check)); err != nil {
+				return nil, c.errorf(&t.Node, "", t.Node.Range, "%v", err)
+			}
+			checker := llb.Image(c.opt.FileTestImage, llb.Platform(c.opt.BuildPlatform), llb.WithCustomName(spec.Escape(c.prefix(sp.platform, spec.Shorten(st.Name)+" tests")+" checker "+c.opt.FileTestImage)))
+			args := append(slices.Clone(FileTestCommand), fileTestRoot, path.Join(testMount, FileTestResult), string(check))
+			run := checker.Run(llb.Args(args), llb.Network(llb.NetModeNone), llb.WithCustomName(ct.Name), c.location(t.Node.Range))
+			run.AddMount(fileTestRoot, sp.build.state, llb.Readonly)
+			output := run.AddMount(testMount, dir, llb.SourcePath(TestOutputDir))
+			ct.Output = &output
+			continue
+		}
 		base := execState(sp.build.state, cfg, sp.platform)
 		if u := t.User.String(); t.User.IsSet() {
 			base = base.User(u)
@@ -101,6 +144,7 @@ func (c *compiler) compileTests(sp *stagePlan) ([]*Test, error) {
 		run := base.Run(
 			llb.Args(append([]string{"/bin/sh", "-c", testWrapper, "ohlcv-test"}, args...)),
 			llb.ReadonlyRootFS(),
+			llb.AddMount(testTmp, llb.Scratch(), llb.Tmpfs()),
 			llb.Network(network),
 			llb.WithCustomName(ct.Name),
 			c.location(t.Node.Range),

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -35,9 +36,10 @@ stages:
 `
 
 // Each run or health check test is an exec of its own on the target's root
-// filesystem, read-only, with no network unless it asks, as the image's
-// user unless it names one, named and located at its line; a file test is
-// no op; and the tests are no part of the target's state.
+// filesystem, read-only with a tmpfs /tmp, with no network unless it asks,
+// as the image's user unless it names one, named and located at its line; a
+// file test is no op without the frontend's image; and the tests are no
+// part of the target's state.
 func TestCompileTests(t *testing.T) {
 	res := compile(t, loadSpec(t, testsSpec), testOpt("app"))
 	if len(res.Tests) != 4 {
@@ -80,8 +82,9 @@ func TestCompileTests(t *testing.T) {
 		if !exec.Mounts[0].Readonly || exec.Mounts[0].Dest != "/" {
 			t.Errorf("%s: root mount %+v is not read-only", w.name, exec.Mounts[0])
 		}
-		if len(exec.Mounts) != 2 || exec.Mounts[1].Dest != testMount || exec.Mounts[1].Readonly {
-			t.Errorf("%s: mounts %+v", w.name, exec.Mounts)
+		if len(exec.Mounts) != 3 || exec.Mounts[1].Dest != testMount || exec.Mounts[1].Readonly ||
+			exec.Mounts[2].Dest != "/tmp" || exec.Mounts[2].MountType != pb.MountType_TMPFS {
+			t.Errorf("%s: mounts %+v, want the root, the output and a tmpfs /tmp", w.name, exec.Mounts)
 		}
 		var lines []int32
 		if l := g.def.Source.Locations[d.String()]; l != nil {
@@ -92,6 +95,46 @@ func TestCompileTests(t *testing.T) {
 		if !slices.Equal(lines, []int32{w.line}) {
 			t.Errorf("%s: located at lines %v, want [%d]", w.name, lines, w.line)
 		}
+	}
+}
+
+// With the frontend's image, a file test is a step of its own: that image
+// runs `frontend test-file` on the target's root mounted read-only, with
+// the check as JSON and no network, named and located at the test's line.
+func TestCompileFileTestStep(t *testing.T) {
+	opt := testOpt("app")
+	opt.FileTestImage = "registry.example/ohlcv-build:1"
+	res := compile(t, loadSpec(t, testsSpec), opt)
+	ft := res.Tests[0]
+	if ft.Output == nil {
+		t.Fatal("a file test has no step with FileTestImage set")
+	}
+	g := marshal(t, *ft.Output)
+	d, op := g.one(t, "[app test 1/4] test: venv")
+	exec := op.GetExec()
+	if exec == nil {
+		t.Fatal("the file test's step is not an exec")
+	}
+	want := append(slices.Clone(FileTestCommand), fileTestRoot, "/.ohlcv-test/result", `{"path":"/app/venv/bin/python"}`)
+	if !slices.Equal(exec.Meta.Args, want) || exec.Network != pb.NetMode_NONE {
+		t.Errorf("args %q network %v, want %q and none", exec.Meta.Args, exec.Network, want)
+	}
+	mounts := map[string]*pb.Mount{}
+	for _, m := range exec.Mounts {
+		mounts[m.Dest] = m
+	}
+	if len(exec.Mounts) != 3 || mounts["/"] == nil || mounts[fileTestRoot] == nil || !mounts[fileTestRoot].Readonly || mounts[testMount] == nil || mounts[testMount].Readonly {
+		t.Fatalf("mounts %+v, want the checker's root, the target read-only at %s and the output", exec.Mounts, fileTestRoot)
+	}
+	root := g.ops[digest.Digest(op.Inputs[mounts["/"].Input].Digest)]
+	if src := root.GetSource(); src == nil || !strings.Contains(src.Identifier, "registry.example/ohlcv-build:1") {
+		t.Errorf("the checker runs on %+v, want the frontend's image", root.Op)
+	}
+	if l := g.def.Source.Locations[d.String()]; l == nil || l.Locations[0].Ranges[0].Start.Line != 11 {
+		t.Errorf("the step is located at %+v, want line 11", l)
+	}
+	if g := marshal(t, res.State); len(g.find("test:")) != 0 {
+		t.Error("the target's state holds a test")
 	}
 }
 

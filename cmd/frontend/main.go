@@ -27,6 +27,7 @@ const usage = `usage: frontend COMMAND [ARGS]
   schema   print the spec's JSON Schema (docs/editors.md)
   build    build a spec with this frontend in-process, against BUILDKIT_HOST
   version  print the version
+  test-file  the step of a spec's file test (run by the build, not by people)
 
 With no command, under BuildKit, it serves the gateway API: name it on the
 first line of a spec, # syntax=ghcr.io/ohlcv-rag/ohlcv-build:1.
@@ -49,6 +50,8 @@ func main() {
 		err = runGraph(os.Stdout, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "convert":
 		err = runConvert(os.Stdout, os.Stderr, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "test-file":
+		err = runTestFile(appcontext.Context(), os.Args[2:])
 	case len(os.Args) > 1:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)

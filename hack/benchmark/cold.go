@@ -112,15 +112,21 @@ func (b *bench) bakeContext() (string, error) {
 }
 
 // bakeFile is a bake file for every target of file (the spec or the
-// Dockerfile) in the context, building to the cache only.
+// Dockerfile) in the context, building to the cache only; the spec's
+// tests are skipped ([skipTests]).
 func bakeFile(file string) []byte {
+	args := ""
+	if file != "Dockerfile" {
+		name, value, _ := strings.Cut(skipTests, "=")
+		args = fmt.Sprintf("\n  args       = { %s = %q }", name, value)
+	}
 	return []byte(fmt.Sprintf(`group "all" {
   targets = ["runtime", "development", "production", "test"]
 }
 target "_common" {
   context    = "."
   dockerfile = %q
-  output     = ["type=cacheonly"]
+  output     = ["type=cacheonly"]%s
 }
 target "runtime" {
   inherits = ["_common"]
@@ -139,5 +145,5 @@ target "test" {
   target   = "test"
   secret   = ["id=api_key,env=OHLCV_API_KEY"]
 }
-`, file))
+`, file, args))
 }

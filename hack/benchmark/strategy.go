@@ -87,7 +87,7 @@ func (b *bench) imageSizes(dir string) (*figure, error) {
 	}
 	tag := strconv.FormatInt(time.Now().Unix(), 10)
 	images := map[string][]string{
-		"production": {"-f", "offline.build.yaml", "--target", "production"},
+		"production": {"-f", "offline.build.yaml", "--target", "production", "--build-arg", skipTests},
 		"naive":      {"-f", "naive.Dockerfile"},
 	}
 	pushed, unpacked := map[string]int64{}, map[string]int64{}

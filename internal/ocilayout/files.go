@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/moby/sys/user"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph/filetest"
 )
 
 // File is one file of an unpacked image, as a layer's tar header would
@@ -76,19 +78,7 @@ func Files(dir string) (map[string]*File, error) {
 	return out, err
 }
 
-func tarMode(m fs.FileMode) int64 {
-	mode := int64(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		mode |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		mode |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		mode |= 0o1000
-	}
-	return mode
-}
+func tarMode(m fs.FileMode) int64 { return int64(filetest.PermBits(m)) }
 
 func typeflag(m fs.FileMode) byte {
 	switch {

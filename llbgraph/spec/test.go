@@ -63,7 +63,8 @@ type Test struct {
 	Dir Bool `yaml:"dir"`
 	// Mode is the path's permission bits, octal (0755).
 	Mode *Mode `yaml:"mode"`
-	// Owner is the path's owner, uid[:gid] as numbers.
+	// Owner is the path's owner, user[:group], each a number or a name
+	// looked up in the image's /etc/passwd and /etc/group.
 	Owner Owner `yaml:"owner"`
 	// Link is the target the path, a symbolic link, points to.
 	Link String `yaml:"link"`
@@ -172,8 +173,8 @@ func (v *validator) tests(st *Stage) {
 				v.at(n, "mode", t.Mode.Range, "%v", err)
 			}
 		}
-		if t.Owner.IsSet() && (t.Owner.ByName() || t.Owner.IsTemplate()) {
-			v.at(n, "owner", t.Owner.Range, "a test's owner is uid[:gid] as numbers, got %s", Quote(t.Owner.Raw))
+		if t.Owner.IsSet() && t.Owner.IsTemplate() {
+			v.at(n, "owner", t.Owner.Range, "a test's owner is not expanded: write the user[:group] itself, got %s", Quote(t.Owner.Raw))
 		}
 		v.owner(n, "user", &t.User)
 		if nw := t.Network.Value; nw != "" && nw != "none" && nw != "default" {

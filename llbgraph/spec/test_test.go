@@ -64,7 +64,7 @@ func TestTestsErrors(t *testing.T) {
 		{"key of another kind", "- name: a\n  file: /x\n  exit: 1\n", `f.yaml:7:15: stages.app.tests[0].exit: exit applies to run tests only, not to file`},
 		{"bad network", "- name: a\n  run: id\n  network: host\n", `f.yaml:7:18: stages.app.tests[0].network: network is none or default, got "host"`},
 		{"healthcheck false", "- name: a\n  healthcheck: false\n", `f.yaml:6:22: stages.app.tests[0].healthcheck: healthcheck: false checks nothing`},
-		{"owner by name", "- name: a\n  file: /x\n  owner: app\n", `stages.app.tests[0].owner: a test's owner is uid[:gid] as numbers`},
+		{"owner with a variable", "- name: a\n  file: /x\n  owner: ${UID}\n", `stages.app.tests[0].owner: a test's owner is not expanded`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

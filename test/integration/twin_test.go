@@ -64,6 +64,17 @@ func TestOfflineTwinBake(t *testing.T) {
 	if strings.Contains(progress, secret) {
 		t.Errorf("the secret is in the progress output")
 	}
+	// Each target's tests ran as steps of their own, and passed (a failing
+	// test fails the bake).
+	tested := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#\d+ \[[^\]]*?(\w+) test \d+/\d+\] test: `).FindAllStringSubmatch(progress, -1) {
+		tested[m[1]] = true
+	}
+	for _, target := range []string{"runtime", "development", "production", "test"} {
+		if !tested[target] {
+			t.Errorf("no test step of %s in the progress (stages with tests: %v)", target, tested)
+		}
+	}
 	// The step that reads CACHE_DATE belongs to runtime, which development
 	// and test build on: one vertex for all three. bake may print it once
 	// per target that waits on it (which depends on timing), but always
