@@ -53,10 +53,18 @@ func (b *bench) buildx(dir string, extraEnv []string, args ...string) (time.Dura
 }
 
 // prune empties the engine's build cache (figure a measures cold builds).
-func (b *bench) prune() error {
+func (b *bench) prune() error { return b.pruneWhere() }
+
+// pruneWhere removes the build cache records that match filters
+// (buildctl's, such as description~=REGEXP), or all of them.
+func (b *bench) pruneWhere(filters ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(b.env["OHLCV_BIN"], "buildctl"), "--addr", b.env["BUILDKIT_HOST"], "prune", "--all")
+	args := []string{"--addr", b.env["BUILDKIT_HOST"], "prune", "--all"}
+	for _, f := range filters {
+		args = append(args, "--filter", f)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(b.env["OHLCV_BIN"], "buildctl"), args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("prune: %v: %s", err, out)

@@ -53,7 +53,7 @@ func main() {
 		fail(fmt.Errorf("a timed figure takes at least 3 rounds"))
 	}
 	b := &bench{env: env}
-	start := machineLoad()
+	start, measured := machineLoad(), commit()
 	measures := []measure{
 		{"g", b.scale}, {"f", b.compile}, {"e", b.imageSize}, {"d", b.noop}, {"b", b.codeChange}, {"c", b.toolChange}, {"a", b.coldAll}, {"h", b.strategy},
 	}
@@ -70,7 +70,7 @@ func main() {
 		results = append(results, rows...)
 	}
 	slices.SortStableFunc(results, func(a, b *figure) int { return strings.Compare(a.id, b.id) })
-	page, err := report(results, start, machineLoad())
+	page, err := report(results, measured, start, machineLoad())
 	if err != nil {
 		fail(err)
 	}

@@ -99,7 +99,7 @@ func fill(prose string, values map[string]string) (string, error) {
 	return out, nil
 }
 
-func report(figs []*figure, loadStart, loadEnd string) (string, error) {
+func report(figs []*figure, measured, loadStart, loadEnd string) (string, error) {
 	buildkit, buildx, err := toolVersions()
 	if err != nil {
 		return "", err
@@ -107,7 +107,7 @@ func report(figs []*figure, loadStart, loadEnd string) (string, error) {
 	header, err := fill(headerProse, map[string]string{
 		"date": time.Now().UTC().Format("2006-01-02 15:04 MST"), "cores": fmt.Sprint(runtime.NumCPU()), "memory": memory(),
 		"platform": runtime.GOOS + "/" + runtime.GOARCH, "go": runtime.Version(), "buildkit": buildkit, "buildx": buildx,
-		"commit": commit(), "loadStart": loadStart, "loadEnd": loadEnd,
+		"commit": measured, "loadStart": loadStart, "loadEnd": loadEnd,
 	})
 	if err != nil {
 		return "", err
@@ -161,8 +161,9 @@ func report(figs []*figure, loadStart, loadEnd string) (string, error) {
 	return b.String(), nil
 }
 
-// commit is the commit the run measured, and whether the tree had changes
-// beside it.
+// commit is the commit the run measures, and whether the tree has changes
+// beside it; main reads it before the first figure, since figure g writes
+// its table into docs/spec.md.
 func commit() string {
 	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {

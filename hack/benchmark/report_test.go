@@ -50,7 +50,7 @@ func TestReportShowsBothRatios(t *testing.T) {
 		{id: "f2", what: "allocs", ratio: 1.31, target: "≤ 0.3", values: map[string]string{"load": "L"}},
 		{id: "d", what: "noop", ratio: 0.9, target: "≤ 1.0", met: true},
 	}
-	page, err := report(figs, "0.10, 0.20, 0.30", "0.40, 0.50, 0.60")
+	page, err := report(figs, "`abc`", "0.10, 0.20, 0.30", "0.40, 0.50, 0.60")
 	if err != nil {
 		t.Fatal(err)
 	}
