@@ -90,10 +90,20 @@ func (b *bench) imageSizes(dir string) (*figure, error) {
 		"production": {"-f", "offline.build.yaml", "--target", "production", "--build-arg", skipTests},
 		"naive":      {"-f", "naive.Dockerfile"},
 	}
+	// The directories the images are exported to are outside the build
+	// context: inside it, the image built second would copy the first
+	// one's tree with the naive build's COPY . . (and its transfer stalled
+	// the export).
+	outDir, err := os.MkdirTemp("", "ohlcv-bench-out-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(outDir)
 	pushed, unpacked := map[string]int64{}, map[string]int64{}
-	for name, args := range images {
+	for _, name := range []string{"production", "naive"} {
+		args := images[name]
 		ref := b.env["REGISTRY"] + "/bench/" + name + ":" + tag
-		local := filepath.Join(dir, "out-"+name)
+		local := filepath.Join(outDir, name)
 		for _, out := range []string{"type=image,name=" + ref + ",push=true", "type=local,dest=" + local} {
 			cmd := append(append([]string{"build"}, args...), "--output", out, ".")
 			if _, _, err := b.buildx(dir, nil, cmd...); err != nil {
