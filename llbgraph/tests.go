@@ -40,10 +40,10 @@ const testWrapper = `"$@" >` + testMount + `/stdout 2>` + testMount + `/stderr; 
 // what is wrong: empty when the test passed.
 const FileTestResult = "result"
 
-// FileTestCommand is the checker's command in [Opt.FileTestImage]: its
+// fileTestCommand is the checker's command in [Opt.FileTestImage]: its
 // arguments are the root to check, the result file to write and the
 // check, as JSON ([filetest.Check]).
-var FileTestCommand = []string{"/bin/frontend", "test-file"}
+var fileTestCommand = []string{"/bin/frontend", "test-file"}
 
 // testTmp is a run test's scratch space, an empty tmpfs over the read-only
 // root, since many tools (pytest, compilers) need a writable temporary
@@ -76,84 +76,114 @@ type Test struct {
 	Output *llb.State
 }
 
-// compileTests compiles the tests of an evaluated, compiled stage: each
-// run or health check test runs on the stage's root filesystem mounted
-// read-only, with no network unless it asks, as the image's user unless it
-// names one, with the image's environment and working directory.
+// compileTests compiles the tests of an evaluated, compiled stage, each a
+// step of its own (commandTest, fileTest).
 func (c *compiler) compileTests(sp *stagePlan) ([]*Test, error) {
 	st := sp.stage
 	if len(st.Tests) == 0 {
 		return nil, nil
 	}
-	cfg := sp.model.Config
+	checker := c.fileTestChecker(sp)
 	out := make([]*Test, 0, len(st.Tests))
 	for i, t := range st.Tests {
 		label := spec.Shorten(st.Name) + " test " + strconv.Itoa(i+1) + "/" + strconv.Itoa(len(st.Tests))
 		ct := &Test{Spec: t, Kind: t.Kind(), Name: spec.Escape(c.prefix(sp.platform, label) + " test: " + t.Name.Value)}
 		out = append(out, ct)
-		var args []string
-		switch ct.Kind {
-		case spec.TestRun:
-			args = shellCommand(&cfg.Image, t.Run.Value)
-		case spec.TestHealthcheck:
-			hc := cfg.Image.Config.Healthcheck
-			if hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
-				return nil, c.errorf(&t.Node, "healthcheck", t.Healthcheck.Range, "the image of stage %s has no health check to run", spec.Quote(st.Name))
-			}
-			switch hc.Test[0] {
-			case "CMD":
-				args = slices.Clone(hc.Test[1:])
-			case "CMD-SHELL":
-				args = shellCommand(&cfg.Image, hc.Test[1])
-			default:
-				args = slices.Clone(hc.Test)
-			}
-		case spec.TestFile:
-			if c.opt.FileTestImage == "" || sp.build.state.Output() == nil {
-				continue // the caller checks it; nil is scratch, with nothing to mount
-			}
-		default:
-			continue
+		var err error
+		switch {
+		case ct.Kind == spec.TestRun || ct.Kind == spec.TestHealthcheck:
+			err = c.commandTest(sp, ct, label)
+		case ct.Kind == spec.TestFile && checker != nil:
+			err = c.fileTest(sp, ct, label, *checker)
 		}
-		ct.Args = args
-		dir := llb.Scratch().File(llb.Mkdir(TestOutputDir, 0o777), llb.WithCustomName(spec.Escape(c.prefix(sp.platform, label)+" output directory")), llb.Platform(sp.platform))
-		if ct.Kind == spec.TestFile {
-			check, err := json.Marshal(filetest.CheckOf(t))
-			if err != nil {
-				return nil, err
-			}
-			if err := c.budget.spend(opCost + len(ct.Name) + len(check)); err != nil {
-				return nil, c.errorf(&t.Node, "", t.Node.Range, "%v", err)
-			}
-			checker := llb.Image(c.opt.FileTestImage, llb.Platform(c.opt.BuildPlatform), llb.WithCustomName(spec.Escape(c.prefix(sp.platform, spec.Shorten(st.Name)+" tests")+" checker "+c.opt.FileTestImage)))
-			args := append(slices.Clone(FileTestCommand), fileTestRoot, path.Join(testMount, FileTestResult), string(check))
-			run := checker.Run(llb.Args(args), llb.Network(llb.NetModeNone), llb.WithCustomName(ct.Name), c.location(t.Node.Range))
-			run.AddMount(fileTestRoot, sp.build.state, llb.Readonly)
-			output := run.AddMount(testMount, dir, llb.SourcePath(TestOutputDir))
-			ct.Output = &output
-			continue
-		}
-		base := execState(sp.build.state, cfg, sp.platform)
-		if u := t.User.String(); t.User.IsSet() {
-			base = base.User(u)
-		}
-		network := llb.NetModeNone
-		if t.Network.Value == "default" {
-			network = llb.NetModeSandbox
-		}
-		run := base.Run(
-			llb.Args(append([]string{"/bin/sh", "-c", testWrapper, "ohlcv-test"}, args...)),
-			llb.ReadonlyRootFS(),
-			llb.AddMount(testTmp, llb.Scratch(), llb.Tmpfs()),
-			llb.Network(network),
-			llb.WithCustomName(ct.Name),
-			c.location(t.Node.Range),
-		)
-		output := run.AddMount(testMount, dir, llb.SourcePath(TestOutputDir))
-		ct.Output = &output
-		if err := c.budget.spend(opCost + len(ct.Name) + len(t.Run.Value)); err != nil {
-			return nil, c.errorf(&t.Node, "", t.Node.Range, "%v", err)
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// fileTestChecker is the image whose `frontend test-file` checks the
+// stage's file tests, or nil when they have no step: no [Opt.FileTestImage],
+// or a stage that is scratch, with nothing to mount; the caller then checks
+// them itself.
+func (c *compiler) fileTestChecker(sp *stagePlan) *llb.State {
+	if c.opt.FileTestImage == "" || sp.build.state.Output() == nil {
+		return nil
+	}
+	name := c.prefix(sp.platform, spec.Shorten(sp.stage.Name)+" tests") + " checker " + c.opt.FileTestImage
+	st := llb.Image(c.opt.FileTestImage, llb.Platform(c.opt.BuildPlatform), llb.WithCustomName(spec.Escape(name)))
+	return &st
+}
+
+// outputDir is the empty directory a test's step writes its output to.
+func (c *compiler) outputDir(sp *stagePlan, label string) llb.State {
+	return llb.Scratch().File(llb.Mkdir(TestOutputDir, 0o777), llb.WithCustomName(spec.Escape(c.prefix(sp.platform, label)+" output directory")), llb.Platform(sp.platform))
+}
+
+// commandTest compiles a run or health check test: its command runs on the
+// stage's root filesystem mounted read-only (with a tmpfs /tmp), with no
+// network unless it asks, as the image's user unless it names one, with
+// the image's environment and working directory.
+func (c *compiler) commandTest(sp *stagePlan, ct *Test, label string) error {
+	t, cfg := ct.Spec, sp.model.Config
+	switch ct.Kind {
+	case spec.TestRun:
+		ct.Args = shellCommand(&cfg.Image, t.Run.Value)
+	case spec.TestHealthcheck:
+		hc := cfg.Image.Config.Healthcheck
+		if hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+			return c.errorf(&t.Node, "healthcheck", t.Healthcheck.Range, "the image of stage %s has no health check to run", spec.Quote(sp.stage.Name))
+		}
+		switch hc.Test[0] {
+		case "CMD":
+			ct.Args = slices.Clone(hc.Test[1:])
+		case "CMD-SHELL":
+			ct.Args = shellCommand(&cfg.Image, hc.Test[1])
+		default:
+			ct.Args = slices.Clone(hc.Test)
+		}
+	}
+	base := execState(sp.build.state, cfg, sp.platform)
+	if u := t.User.String(); t.User.IsSet() {
+		base = base.User(u)
+	}
+	network := llb.NetModeNone
+	if t.Network.Value == "default" {
+		network = llb.NetModeSandbox
+	}
+	run := base.Run(
+		llb.Args(append([]string{"/bin/sh", "-c", testWrapper, "ohlcv-test"}, ct.Args...)),
+		llb.ReadonlyRootFS(),
+		llb.AddMount(testTmp, llb.Scratch(), llb.Tmpfs()),
+		llb.Network(network),
+		llb.WithCustomName(ct.Name),
+		c.location(t.Node.Range),
+	)
+	output := run.AddMount(testMount, c.outputDir(sp, label), llb.SourcePath(TestOutputDir))
+	ct.Output = &output
+	if err := c.budget.spend(opCost + len(ct.Name) + len(t.Run.Value)); err != nil {
+		return c.errorf(&t.Node, "", t.Node.Range, "%v", err)
+	}
+	return nil
+}
+
+// fileTest compiles a file test: checker runs `frontend test-file` with the
+// stage's root filesystem mounted read-only at fileTestRoot and no network,
+// and writes what it found to [FileTestResult].
+func (c *compiler) fileTest(sp *stagePlan, ct *Test, label string, checker llb.State) error {
+	t := ct.Spec
+	check, err := json.Marshal(filetest.CheckOf(t))
+	if err != nil {
+		return err
+	}
+	if err := c.budget.spend(opCost + len(ct.Name) + len(check)); err != nil {
+		return c.errorf(&t.Node, "", t.Node.Range, "%v", err)
+	}
+	args := append(slices.Clone(fileTestCommand), fileTestRoot, path.Join(testMount, FileTestResult), string(check))
+	run := checker.Run(llb.Args(args), llb.Network(llb.NetModeNone), llb.WithCustomName(ct.Name), c.location(t.Node.Range))
+	run.AddMount(fileTestRoot, sp.build.state, llb.Readonly)
+	output := run.AddMount(testMount, c.outputDir(sp, label), llb.SourcePath(TestOutputDir))
+	ct.Output = &output
+	return nil
 }

@@ -115,7 +115,7 @@ func TestCompileFileTestStep(t *testing.T) {
 	if exec == nil {
 		t.Fatal("the file test's step is not an exec")
 	}
-	want := append(slices.Clone(FileTestCommand), fileTestRoot, "/.ohlcv-test/result", `{"path":"/app/venv/bin/python"}`)
+	want := append(slices.Clone(fileTestCommand), fileTestRoot, "/.ohlcv-test/result", `{"path":"/app/venv/bin/python"}`)
 	if !slices.Equal(exec.Meta.Args, want) || exec.Network != pb.NetMode_NONE {
 		t.Errorf("args %q network %v, want %q and none", exec.Meta.Args, exec.Network, want)
 	}

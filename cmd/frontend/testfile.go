@@ -10,7 +10,7 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/filetest"
 )
 
-// runTestFile is the step a spec's file test runs (llbgraph.FileTestCommand):
+// runTestFile is the step a spec's file test runs (llbgraph.fileTestCommand):
 // `frontend test-file ROOT RESULT CHECK` checks CHECK, a filetest.Check as
 // JSON, against the image filesystem mounted at ROOT, and writes what is
 // wrong to RESULT, an empty file when the test passes. It fails only when

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 )
 
 // buildTimeout bounds every buildx command: a cold build of all the twin's
@@ -84,7 +86,7 @@ func (b *bench) context() (string, error) {
 
 // skipTests is the build arg that leaves out the twin's tests: the
 // Dockerfile it is compared with has none, so the builds do the same work.
-const skipTests = "OHLCV_SKIP_TESTS=1"
+const skipTests = llbgraph.SkipTestsArg + "=1"
 
 // specBuild and dockerfileBuild are the same build through each frontend,
 // both selected by the files' `# syntax=` lines.

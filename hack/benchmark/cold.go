@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 )
 
 // twinTargets are the targets figures a and h build.
@@ -113,12 +115,11 @@ func (b *bench) bakeContext() (string, error) {
 
 // bakeFile is a bake file for every target of file (the spec or the
 // Dockerfile) in the context, building to the cache only; the spec's
-// tests are skipped ([skipTests]).
+// tests are skipped ([llbgraph.SkipTestsArg]).
 func bakeFile(file string) []byte {
 	args := ""
 	if file != "Dockerfile" {
-		name, value, _ := strings.Cut(skipTests, "=")
-		args = fmt.Sprintf("\n  args       = { %s = %q }", name, value)
+		args = fmt.Sprintf("\n  args       = { %s = \"1\" }", llbgraph.SkipTestsArg)
 	}
 	return []byte(fmt.Sprintf(`group "all" {
   targets = ["runtime", "development", "production", "test"]

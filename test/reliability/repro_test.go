@@ -24,6 +24,7 @@ import (
 
 	"github.com/ohlcv-rag/ohlcv-build/internal/ocilayout"
 	"github.com/ohlcv-rag/ohlcv-build/internal/registry"
+	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 )
 
 // twinDir is the offline twin's context; its spec is offline.build.yaml,
@@ -59,7 +60,7 @@ const twinFile = "offline.build.yaml"
 // skipTests is the build arg that skips the twin's tests. The figures are
 // about the image and its steps; a test's steps are solved beside the
 // image, on the frontend's own image too, and would blur "every step ran".
-const skipTests = "OHLCV_SKIP_TESTS"
+const skipTests = llbgraph.SkipTestsArg
 
 // epoch is the time of the checkout's last commit, as a release build
 // would set SOURCE_DATE_EPOCH.
