@@ -389,6 +389,9 @@ type RunStep struct {
 	Mounts []*Mount
 	// Caches are the cache mounts of a preset.
 	Caches []CacheMount
+	// Scratch are directories a preset mounts empty and throws away after
+	// the step.
+	Scratch []string
 	// Lists are the package lists an apt or apk step installs from; nil
 	// for the other steps.
 	Lists *PackageLists
@@ -455,6 +458,9 @@ type CacheMount struct {
 // which every step, stage and target starting from that image shares
 // (presets_packages.go), and the step mounts a copy of them.
 type PackageLists struct {
+	// Name is the update's progress name after the image's: "apt-get
+	// update".
+	Name string
 	// Update is the command that updates them, through /bin/sh.
 	Update string
 	// Dir is where they are, in the update's exec and in the step's.

@@ -1,6 +1,8 @@
 package llbgraph
 
 import (
+	"bytes"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -54,7 +56,9 @@ stages:
 
 // The package lists are one exec per image, whatever stages, steps and
 // parallel branches install from it: each runs apt-get update on the image
-// alone, and writes the fingerprint of its sources.
+// alone, keeping apt's binary cache of the lists beside them, and writes
+// the fingerprint of its sources. Each install mounts a copy of them, the
+// shared apt cache, and archives of its own.
 func TestAptListsOncePerImage(t *testing.T) {
 	g := marshal(t, compile(t, loadSpec(t, packagesSpec), testOpt("all")).State)
 	lists := g.find("apt-get update")
@@ -73,7 +77,7 @@ func TestAptListsOncePerImage(t *testing.T) {
 			t.Fatalf("%s does not run on an image", g.name(d))
 		}
 		images[src.Identifier] = true
-		want := "apt-get update && " + aptSources + " > /var/lib/apt/lists/sources.md5"
+		want := "apt-get -o Dir::Cache::srcpkgcache=/var/lib/apt/lists/srcpkgcache.bin -o Dir::Cache::pkgcache= update && " + aptSources + " > /var/lib/apt/lists/sources.md5"
 		if !slices.Equal(ex.Meta.Args, []string{"/bin/sh", "-c", want}) {
 			t.Errorf("%s runs %q, want %q", g.name(d), ex.Meta.Args, want)
 		}
@@ -108,6 +112,9 @@ func TestAptListsOncePerImage(t *testing.T) {
 		m := mountOf(t, op, aptListsDir)
 		if m.Output != int64(pb.SkipOutput) || m.Readonly || !slices.Contains(lists, digest.Digest(op.Inputs[m.Input].Digest)) {
 			t.Errorf("%s does not mount a copy of the lists: %+v", g.name(d), m)
+		}
+		if a := mountOf(t, op, aptArchivesDir); a.Input != int64(pb.Empty) || a.Output != int64(pb.SkipOutput) || a.MountType != pb.MountType_BIND {
+			t.Errorf("%s: its archives are not an empty directory it throws away: %+v", g.name(d), a)
 		}
 		c := mountOf(t, op, aptCacheDir)
 		if c.CacheOpt.GetID() != "//var/cache/apt" || c.CacheOpt.GetSharing() != pb.CacheSharingOpt_SHARED {
@@ -214,4 +221,20 @@ func names(g *graph, ds []digest.Digest) []string {
 		out[i] = g.name(d)
 	}
 	return out
+}
+
+// docs/spec.md shows exactly the scripts the apt preset runs.
+func TestAptScriptsDocumented(t *testing.T) {
+	dt, err := os.ReadFile("../docs/spec.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, script := range map[string]string{
+		"the lists' update": "apt-get " + aptCaches + " update && " + aptSources + " > " + aptListsDir + "/" + sourcesFile,
+		"the install":       "set -e\nset -- <pkgs>" + aptScript,
+	} {
+		if !bytes.Contains(dt, []byte("\n"+script+"\n")) {
+			t.Errorf("docs/spec.md does not show %s as it runs:\n%s", what, script)
+		}
+	}
 }

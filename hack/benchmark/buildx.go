@@ -37,10 +37,11 @@ func (b *bench) buildx(dir string, extraEnv []string, args ...string) (time.Dura
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = io.Discard
-	start := time.Now()
+	cpu, start := busyCPU(), time.Now()
 	err := cmd.Run()
 	d := time.Since(start)
 	p := parseProgress(stderr.Bytes())
+	p.cpu = busyCPU() - cpu
 	if ctx.Err() != nil {
 		err = fmt.Errorf("timed out after %s: %w", buildTimeout, err)
 	}

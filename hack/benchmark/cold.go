@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph"
 )
@@ -70,14 +71,15 @@ func (b *bench) coldAll() ([]*figure, error) {
 		target:  "≤ 0.6",
 		command: "buildctl prune --all before each build, then docker buildx bake -f spec.hcl all vs four docker buildx build -f offline.build.yaml --target ..., " + rounds(*coldRuns) + "; the three builds of a round rotate",
 		values: map[string]string{"bake": secs(c.bake.median()), "chain": secs(bw.chain), "cores": strconv.Itoa(runtime.NumCPU()),
-			"exec": secs(bw.exec), "seqExec": secs(sw.exec)},
+			"exec": secs(bw.exec), "seqExec": secs(sw.exec), "cpu": secs(bw.cpu), "seqCPU": secs(sw.cpu),
+			"cpuPerCore": secs(bw.cpu / time.Duration(runtime.NumCPU()))},
 	}, c.bake, c.seq, 0.6)
 	a2 := timed(&figure{
 		id: "a2", what: what + ", one bake each", compared: "offline.build.yaml vs the equivalent Dockerfile (the peer), both with `docker buildx bake all`",
 		target:  "≤ 0.8, fewer apt-get update runs and less apt time",
 		command: "buildctl prune --all before each build, then docker buildx bake -f spec.hcl all vs docker buildx bake -f dockerfile.hcl all, " + rounds(*coldRuns) + "; the same rounds as a1",
 		values: map[string]string{"apt": secs(bw.apt), "aptPeer": secs(pw.apt), "updates": strconv.Itoa(bw.updates), "updatesPeer": strconv.Itoa(pw.updates),
-			"chain": secs(bw.chain), "chainPeer": secs(pw.chain)},
+			"chain": secs(bw.chain), "chainPeer": secs(pw.chain), "cpu": secs(bw.cpu), "cpuPeer": secs(pw.cpu), "cores": strconv.Itoa(runtime.NumCPU())},
 	}, c.bake, c.peer, 0.8)
 	a2.met = a2.met && bw.updates < pw.updates && bw.apt < pw.apt
 	return []*figure{a1, a2}, nil

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -12,11 +15,15 @@ import (
 	"github.com/ohlcv-rag/ohlcv-build/internal/buildprogress"
 )
 
-// progress is the vertices of a rawjson progress stream.
-type progress struct{ *buildprogress.Progress }
+// progress is the vertices of a rawjson progress stream, and the CPU time
+// the machine spent while the build ran.
+type progress struct {
+	*buildprogress.Progress
+	cpu time.Duration
+}
 
 func parseProgress(dt []byte) *progress {
-	return &progress{buildprogress.ParseRawJSON(dt)}
+	return &progress{Progress: buildprogress.ParseRawJSON(dt)}
 }
 
 // execName matches the vertices that run a command: the spec's runs and
@@ -64,6 +71,10 @@ type work struct {
 	// least any scheduler could take.
 	chain      time.Duration
 	chainSteps int
+	// cpu is the CPU time the whole machine spent while the builds ran
+	// (/proc/stat, every core, every process): divided by the cores, the
+	// least wall time any scheduler could take.
+	cpu time.Duration
 }
 
 // workOf measures the builds ps. A vertex that several of them share
@@ -71,14 +82,16 @@ type work struct {
 func workOf(ps ...*progress) work {
 	vs := map[digest.Digest]*client.Vertex{}
 	logs := map[digest.Digest][]byte{}
+	var cpu time.Duration
 	for _, p := range ps {
+		cpu += p.cpu
 		for _, v := range p.Vertices() {
 			if old, ok := vs[v.Digest]; !ok || !ran(old) && ran(v) {
 				vs[v.Digest], logs[v.Digest] = v, p.Log(v.Digest)
 			}
 		}
 	}
-	var w work
+	w := work{cpu: cpu}
 	type link struct {
 		d     time.Duration
 		steps int
@@ -128,6 +141,30 @@ func workOf(ps ...*progress) work {
 
 // String is the work as the page shows it.
 func (w work) String() string {
-	return fmt.Sprintf("%d execs, %d apt-get update, %s of exec time (%s of it apt), longest chain %s over %d steps",
-		w.execs, w.updates, secs(w.exec), secs(w.apt), secs(w.chain), w.chainSteps)
+	return fmt.Sprintf("%d execs, %d apt-get update, %s of exec time (%s of it apt), longest chain %s over %d steps, %s of CPU time",
+		w.execs, w.updates, secs(w.exec), secs(w.apt), secs(w.chain), w.chainSteps, secs(w.cpu))
+}
+
+// busyCPU is the CPU time the machine has spent busy since it started,
+// from /proc/stat's first line (user, nice, system, irq, softirq and
+// steal, in USER_HZ ticks of 10 ms); 0 when it cannot be read.
+func busyCPU() time.Duration {
+	dt, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(dt), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }

@@ -29,7 +29,7 @@ func stream(vs []*client.Vertex, logs map[string]string) *progress {
 		st.Logs = append(st.Logs, &client.VertexLog{Vertex: digest.FromString(name), Data: []byte(l)})
 	}
 	p.Add(st)
-	return &progress{p}
+	return &progress{Progress: p}
 }
 
 // Work counts the execs that ran, the ones whose logs show an update, and

@@ -57,15 +57,15 @@ const (
 		"Machine: {cores} cores, {memory} memory, {platform}, {go}; BuildKit {buildkit} (the hack/ engine), buildx {buildx}. " +
 		"The peer is BuildKit's Dockerfile frontend at {buildkit}, built from `frontend/dockerfile/cmd/dockerfile-frontend` with the same Go flags as ours (hack/peer-frontend.sh) and selected by the `# syntax=` line of `examples/ohlcv-rag/Dockerfile`, the offline twin written as a Dockerfile. Builds of the spec set the `OHLCV_SKIP_TESTS` build arg: the twin declares tests of its images, which the Dockerfile cannot, and the figures compare the same work. Lower ratios favour this frontend."
 	missesProse = "Where a figure misses its target, and why"
-	workProse   = "What each timed build did, read from its progress (the median round; several builds one after another count together): the execs that ran rather than came from the cache, the execs that ran `apt-get update` (their logs show a repository's InRelease), their run times summed, and the longest chain of dependent steps that ran, the least any scheduler could take."
+	workProse   = "What each timed build did, read from its progress (the median round; several builds one after another count together): the execs that ran rather than came from the cache, the execs that ran `apt-get update` (their logs show a repository's InRelease), their run times summed, the longest chain of dependent steps that ran, the least any scheduler could take, and the CPU time the whole machine spent while the builds ran (/proc/stat), which divided by the cores is a bound too."
 )
 
 // explanations explain a figure that misses its target; the page shows
 // the ones that did. They describe causes; each {name} is a value the
 // figure measured in this run.
 var explanations = map[string]string{
-	"a1": "The bake overlaps the four targets, but they share most of their work: base, runtime-base and runtime run once in both builds, since one target at a time reuses them from the cache. What a bake can save is bounded by the longest chain of dependent steps, {chain} of its {bake}, and its execs ran for {exec} in all against {seqExec} one target at a time, on {cores} cores.",
-	"a2": "The spec's bake ran apt-get update {updates} times against {updatesPeer} for the Dockerfile's, its apt steps for {apt} against {aptPeer}, and its longest chain of dependent steps was {chain} against {chainPeer}.",
+	"a1": "The bake overlaps the four targets, but they share most of their work: base, runtime-base and runtime run once in both builds, since one target at a time reuses them from the cache. What a bake can save is bounded by the longest chain of dependent steps, {chain} of its {bake}, and by the machine's CPU: the bake kept {cores} cores busy for {cpu} of CPU time ({cpuPerCore} a core) against {seqCPU} one target at a time; its execs ran for {exec} in all against {seqExec}.",
+	"a2": "The spec's bake ran apt-get update {updates} times against {updatesPeer} for the Dockerfile's, its apt steps for {apt} against {aptPeer}, and its longest chain of dependent steps was {chain} against {chainPeer}; the machine spent {cpu} of CPU time on it against {cpuPeer} on the Dockerfile's ({cores} cores).",
 	"b":  "A one-line change re-runs the same kind of steps in both builds (the builder's copy and wheel, the runtime's install): {ours} execs for the spec and {peer} for the Dockerfile in the last round. What differs is each frontend's own time, which figure d shows.",
 	"c":  "The changed branch re-runs apt-get update and one install; the Dockerfile's RUN re-runs the same update and all four installs. When the packages come from the apt cache mount the installs are short, so the update bounds the ratio.",
 	"d":  "A no-op rebuild is dominated by what both frontends do through BuildKit (reading the spec or Dockerfile, resolving base images, a cached solve); see figure f for the compile itself.",
@@ -123,7 +123,7 @@ func report(figs []*figure, measured, loadStart, loadEnd string) (string, error)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %s | %s |\n", f.id, f.what, f.compared, f.ours, f.peer, f.ratio, f.target, met)
 	}
 	b.WriteString("\n## Work measures\n\n" + workProse + "\n\n")
-	b.WriteString("| | build | wall time | execs | apt-get update | exec time | apt time | longest chain |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| | build | wall time | execs | apt-get update | exec time | apt time | longest chain | CPU time |\n|---|---|---|---|---|---|---|---|---|\n")
 	shown := map[*side]bool{} // figure h's baseline is figure a's builds
 	for _, f := range figs {
 		for _, s := range f.sides {
@@ -132,7 +132,7 @@ func report(figs []*figure, measured, loadStart, loadEnd string) (string, error)
 			}
 			shown[s] = true
 			w := s.work()
-			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %s | %s, %d steps |\n", f.id, s.name, s, w.execs, w.updates, secs(w.exec), secs(w.apt), secs(w.chain), w.chainSteps)
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %s | %s, %d steps | %s |\n", f.id, s.name, s, w.execs, w.updates, secs(w.exec), secs(w.apt), secs(w.chain), w.chainSteps, secs(w.cpu))
 		}
 	}
 	fmt.Fprintf(&b, "\n## How each figure was measured\n\n")

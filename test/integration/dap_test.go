@@ -214,7 +214,7 @@ func TestDebuggerPresets(t *testing.T) {
 		marker, args, env string
 		also              string // the args of another exec of the step, if any
 	}{
-		{"apt: [hello]", "set -- hello", "DEBIAN_FRONTEND", "apt-get update && "},
+		{"apt: [hello]", "set -- hello", "DEBIAN_FRONTEND", " update && "},
 		{"pip: list", "pip list", "PIP_CACHE_DIR", ""},
 		{"go: env", "go env GOMODCACHE", "GOPATH", ""},
 	}

@@ -27,12 +27,12 @@ var getLine = regexp.MustCompile(`(?m)^Get:\d+ \S+ \S+ \S+ (\S+ \S+ \S+) \[`)
 
 // aptWork is what the apt steps of a build did, read from their logs.
 type aptWork struct {
-	updates   []string       // execs that ran apt-get update
-	downloads map[string]int // package and version: how many execs fetched it
+	updates   []string                    // execs that ran apt-get update
+	downloads map[string][]*client.Vertex // package and version: the execs that fetched it
 }
 
 func readAptWork(p *buildprogress.Progress) aptWork {
-	w := aptWork{downloads: map[string]int{}}
+	w := aptWork{downloads: map[string][]*client.Vertex{}}
 	for _, v := range p.Vertices() {
 		if v.Cached || v.Completed == nil {
 			continue
@@ -42,7 +42,7 @@ func readAptWork(p *buildprogress.Progress) aptWork {
 			w.updates = append(w.updates, v.Name)
 		}
 		for _, m := range getLine.FindAllSubmatch(log, -1) {
-			w.downloads[string(m[1])]++
+			w.downloads[string(m[1])] = append(w.downloads[string(m[1])], v)
 		}
 	}
 	return w
@@ -86,8 +86,10 @@ func aptBases(t *testing.T, file string) map[string]bool {
 // A cold `docker buildx bake all` of the offline twin, on a daemon with no
 // cache at all, runs apt-get update at most once per image its apt steps
 // start from, however many stages, targets and parallel branches install
-// from it; fetches each package once; and runs the development target's
-// apt branches at the same time.
+// from it; fetches a package again only in a step that started before
+// another step that fetched it had ended (a step downloads what the shared
+// cache lacks when it starts, and adds it when it ends); and runs the
+// development target's apt branches at the same time.
 // developmentBranch matches the progress name of an apt branch of the
 // twin's development stage, whatever its step's number. The test stage's
 // `apt: [python3-pytest]` on the same image is the same LLB vertex as the
@@ -119,9 +121,13 @@ func TestTwinColdBakeUpdatesOncePerBase(t *testing.T) {
 	if len(w.updates) == 0 || len(w.updates) > len(bases) {
 		t.Errorf("a cold bake ran apt-get update %d times (%q), want 1 to %d (one per base: %v)", len(w.updates), w.updates, len(bases), bases)
 	}
-	for pkg, n := range w.downloads {
-		if n > 1 {
-			t.Errorf("%s was fetched %d times", pkg, n)
+	for pkg, vs := range w.downloads {
+		for _, a := range vs {
+			for _, b := range vs {
+				if a != b && a.Completed != nil && b.Started != nil && b.Started.After(*a.Completed) {
+					t.Errorf("%s was fetched by %s after %s had fetched it", pkg, b.Name, a.Name)
+				}
+			}
 		}
 	}
 	if len(w.downloads) == 0 {
@@ -226,6 +232,40 @@ stages:
 		o := run(t, inProcess, build{dir: dir, exporter: "none", attrs: c.attrs}).must(t)
 		if w := readAptWork(o.progress.Progress); len(w.updates) != c.updates {
 			t.Errorf("%s: apt-get update ran in %q, want %d exec", c.name, w.updates, c.updates)
+		}
+	}
+}
+
+// A package one build downloaded is not downloaded again by the next,
+// even in another step: each apt step adds what it downloaded to the
+// shared cache, and links the cache's packages into its own archives.
+func TestAptCacheReused(t *testing.T) {
+	token := randomToken(t)
+	specOf := func(pkgs string) string {
+		return `version: 1
+stages:
+  s:
+    from: debian:bookworm-slim
+    steps:
+      - run: echo ` + token + ` ` + pkgs + ` > /token
+      - apt: [` + pkgs + `]
+`
+	}
+	first := run(t, inProcess, build{dir: writeContext(t, specOf("hello"), nil), exporter: "none"}).must(t)
+	w := readAptWork(first.progress.Progress)
+	t.Logf("the first build fetched %v", w.downloads)
+	second := run(t, inProcess, build{dir: writeContext(t, specOf("hello, figlet"), nil), exporter: "none"}).must(t)
+	w = readAptWork(second.progress.Progress)
+	fetched := map[string]bool{}
+	for pkg := range w.downloads {
+		fetched[strings.Fields(pkg)[0]] = true
+	}
+	if fetched["hello"] {
+		t.Errorf("the second build fetched hello again: %v", w.downloads)
+	}
+	for _, v := range second.progress.Vertices() {
+		if strings.Contains(v.Name, "apt: hello figlet") && !v.Cached && !bytes.Contains(second.progress.Log(v.Digest), []byte("Setting up figlet")) {
+			t.Errorf("the second build did not install figlet:\n%s", second.progress.Log(v.Digest))
 		}
 	}
 }
