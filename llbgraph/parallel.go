@@ -2,6 +2,7 @@ package llbgraph
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/moby/buildkit/client/llb"
 
@@ -38,6 +39,7 @@ func (e *stageEval) parallel(s *spec.ParallelStep) (*ParallelStep, error) {
 func (b *stageBuild) parallel(s *ParallelStep) error {
 	base := b.state
 	parts := make([]llb.State, 0, len(s.Branches)+1)
+	var aptBranches []llb.State
 	parts = append(parts, base)
 	// The diffs and the merge point at the group's first line, not at the
 	// branches': buildx's debugger stops at every op whose range holds a
@@ -50,11 +52,61 @@ func (b *stageBuild) parallel(s *ParallelStep) error {
 			return err
 		}
 		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), group))
+		if r, ok := br.(*RunStep); ok && r.Spec.Kind() == spec.KindApt {
+			aptBranches = append(aptBranches, st)
+		}
 	}
 	if err := b.c.budget.spend(opCost * (len(s.Branches) + 1)); err != nil {
 		return b.c.errorf(&s.Spec.Node, "", s.Spec.Node.Range, "%v", err)
 	}
 	merged := llb.Merge(parts, llb.WithCustomName(b.name("parallel: merge "+spec.Count(len(s.Branches), "branch"))), group)
 	b.state = base.WithOutput(merged.Output())
+	if len(aptBranches) > 1 {
+		if err := b.c.budget.spend(opCost * (len(aptBranches) + 1)); err != nil {
+			return b.c.errorf(&s.Spec.Node, "", s.Spec.Node.Range, "%v", err)
+		}
+		b.state = base.WithOutput(b.dpkgStatus(b.state, aptBranches, group).Output())
+	}
 	return nil
+}
+
+// dpkgBranchDir is where the dpkg status merge mounts each apt branch,
+// numbered from 1.
+const dpkgBranchDir = "/tmp/ohlcv-branch-"
+
+// dpkgStatusScript appends to dpkg's status file the record of every
+// package that a branch mounted at dpkgBranchDir<n> has in its own status
+// and the merged state lacks, as dpkg-query prints it.
+const dpkgStatusScript = `set -e
+have=$(dpkg-query -W -f '${binary:Package}\n')
+for b in ` + dpkgBranchDir + `*; do
+	missing=
+	for p in $(dpkg-query --admindir="$b/var/lib/dpkg" -W -f '${binary:Package}\n'); do
+		case "
+$have
+" in *"
+$p
+"*) ;; *) missing="$missing $p" have="$have
+$p" ;; esac
+	done
+	[ -z "$missing" ] || dpkg-query --admindir="$b/var/lib/dpkg" -s $missing >> /var/lib/dpkg/status
+done`
+
+// dpkgStatus gives the merge of a parallel group with two or more apt
+// branches a dpkg status that lists what every branch installed. The
+// merge takes /var/lib/dpkg/status whole from the last branch that wrote
+// it, like any file two branches change, so the packages of the others
+// would be on disk but unknown to dpkg, apt and image scanners. It runs
+// as root in / on the merged state, with each apt branch mounted
+// read-only.
+func (b *stageBuild) dpkgStatus(merged llb.State, branches []llb.State, loc llb.ConstraintsOpt) llb.State {
+	opts := []llb.RunOption{
+		llb.Args([]string{"/bin/sh", "-c", dpkgStatusScript}),
+		llb.WithCustomName(b.name("parallel: dpkg status of " + spec.Count(len(branches), "apt branch"))),
+		loc,
+	}
+	for i, st := range branches {
+		opts = append(opts, llb.AddMount(dpkgBranchDir+strconv.Itoa(i+1), st, llb.Readonly))
+	}
+	return llb.NewState(merged.Output()).Platform(b.platform).Run(opts...).Root()
 }

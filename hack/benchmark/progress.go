@@ -28,8 +28,9 @@ func parseProgress(dt []byte) *progress {
 
 // execName matches the vertices that run a command: the spec's runs and
 // presets (in parallel groups too), the package lists of its apt and apk
-// presets, and the Dockerfile's RUN.
-var execName = regexp.MustCompile(`\] (RUN |run: |apt: |apk: |pip: |uv: |go: |apt-get update|apk update|parallel \d+/\d+ (run|apt|apk|pip|uv|go): )`)
+// presets, the dpkg status of a group of apt branches, and the
+// Dockerfile's RUN.
+var execName = regexp.MustCompile(`\] (RUN |run: |apt: |apk: |pip: |uv: |go: |apt-get update|apk update|parallel \d+/\d+ (run|apt|apk|pip|uv|go): |parallel: dpkg status)`)
 
 // aptName matches the exec vertices that run apt: the spec's apt steps and
 // their lists, and the Dockerfile's RUNs that call apt-get.

@@ -269,3 +269,30 @@ stages:
 		}
 	}
 }
+
+// After a parallel group of apt branches, dpkg knows every branch's
+// packages, not only the last branch's: a later step finds them with
+// dpkg-query, dpkg's audit finds nothing half-installed, and apt finds
+// every dependency met.
+func TestParallelAptDpkgStatus(t *testing.T) {
+	dir := writeContext(t, `version: 1
+stages:
+  s:
+    from: debian:bookworm-slim
+    steps:
+      - run: echo `+randomToken(t)+` > /token
+      - parallel:
+          - apt: [hello]
+          - apt: [figlet]
+          - run: echo other > /other
+      - run: dpkg-query -W hello figlet && test -z "$(dpkg --audit)" && apt-get check
+`, nil)
+	o := run(t, inProcess, build{dir: dir, exporter: "none"}).must(t)
+	var merged bool
+	for _, v := range o.progress.Vertices() {
+		merged = merged || strings.Contains(v.Name, "parallel: dpkg status of 2 apt branches")
+	}
+	if !merged {
+		t.Errorf("no dpkg status merge in the progress")
+	}
+}
