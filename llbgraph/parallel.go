@@ -76,7 +76,8 @@ const dpkgBranchDir = "/tmp/ohlcv-branch-"
 
 // dpkgStatusScript appends to dpkg's status file the record of every
 // package that a branch mounted at dpkgBranchDir<n> has in its own status
-// and the merged state lacks, as dpkg-query prints it.
+// and the merged state lacks, as dpkg-query prints it, each branch's
+// records ended by the blank line that separates them from the next.
 const dpkgStatusScript = `set -e
 have=$(dpkg-query -W -f '${binary:Package}\n')
 for b in ` + dpkgBranchDir + `*; do
@@ -89,7 +90,7 @@ $p
 "*) ;; *) missing="$missing $p" have="$have
 $p" ;; esac
 	done
-	[ -z "$missing" ] || dpkg-query --admindir="$b/var/lib/dpkg" -s $missing >> /var/lib/dpkg/status
+	[ -z "$missing" ] || { dpkg-query --admindir="$b/var/lib/dpkg" -s $missing && echo; } >> /var/lib/dpkg/status
 done`
 
 // dpkgStatus gives the merge of a parallel group with two or more apt

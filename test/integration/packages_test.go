@@ -285,12 +285,13 @@ stages:
           - apt: [hello]
           - apt: [figlet]
           - run: echo other > /other
-      - run: dpkg-query -W hello figlet && test -z "$(dpkg --audit)" && apt-get check
+          - apt: [cowsay]
+      - run: dpkg-query -W hello figlet cowsay && test -z "$(dpkg --audit)" && apt-get check
 `, nil)
 	o := run(t, inProcess, build{dir: dir, exporter: "none"}).must(t)
 	var merged bool
 	for _, v := range o.progress.Vertices() {
-		merged = merged || strings.Contains(v.Name, "parallel: dpkg status of 2 apt branches")
+		merged = merged || strings.Contains(v.Name, "parallel: dpkg status of 3 apt branches")
 	}
 	if !merged {
 		t.Errorf("no dpkg status merge in the progress")
