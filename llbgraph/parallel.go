@@ -2,7 +2,6 @@ package llbgraph
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/moby/buildkit/client/llb"
 
@@ -39,7 +38,8 @@ func (e *stageEval) parallel(s *spec.ParallelStep) (*ParallelStep, error) {
 func (b *stageBuild) parallel(s *ParallelStep) error {
 	base := b.state
 	parts := make([]llb.State, 0, len(s.Branches)+1)
-	var aptBranches []llb.State
+	branches := make([]llb.State, 0, len(s.Branches))
+	apt := 0
 	parts = append(parts, base)
 	// The diffs and the merge point at the group's first line, not at the
 	// branches': buildx's debugger stops at every op whose range holds a
@@ -52,33 +52,42 @@ func (b *stageBuild) parallel(s *ParallelStep) error {
 			return err
 		}
 		parts = append(parts, llb.Diff(base, st, llb.WithCustomName(b.name(label+" diff")), group))
+		branches = append(branches, st)
 		if r, ok := br.(*RunStep); ok && r.Spec.Kind() == spec.KindApt {
-			aptBranches = append(aptBranches, st)
+			apt++
 		}
 	}
 	if err := b.c.budget.spend(opCost * (len(s.Branches) + 1)); err != nil {
 		return b.c.errorf(&s.Spec.Node, "", s.Spec.Node.Range, "%v", err)
 	}
-	merged := llb.Merge(parts, llb.WithCustomName(b.name("parallel: merge "+spec.Count(len(s.Branches), "branch"))), group)
-	b.state = base.WithOutput(merged.Output())
-	if len(aptBranches) > 1 {
-		if err := b.c.budget.spend(opCost * (len(aptBranches) + 1)); err != nil {
+	if apt > 1 {
+		if err := b.c.budget.spend(opCost * (len(branches) + 2)); err != nil {
 			return b.c.errorf(&s.Spec.Node, "", s.Spec.Node.Range, "%v", err)
 		}
-		b.state = base.WithOutput(b.dpkgStatus(b.state, aptBranches, group).Output())
+		status := b.dpkgStatus(base, branches, apt, group)
+		parts = append(parts, llb.Diff(base, status, llb.WithCustomName(b.name("parallel: dpkg status diff")), group))
 	}
+	merged := llb.Merge(parts, llb.WithCustomName(b.name("parallel: merge "+spec.Count(len(s.Branches), "branch"))), group)
+	b.state = base.WithOutput(merged.Output())
 	return nil
 }
 
-// dpkgBranchDir is where the dpkg status merge mounts each apt branch,
-// numbered from 1.
+// dpkgBranchDir is where the dpkg status exec mounts each branch, numbered
+// from 001 in list order.
 const dpkgBranchDir = "/tmp/ohlcv-branch-"
 
-// dpkgStatusScript appends to dpkg's status file the record of every
-// package that a branch mounted at dpkgBranchDir<n> has in its own status
-// and the merged state lacks, as dpkg-query prints it, each branch's
-// records ended by the blank line that separates them from the next.
+// dpkgStatusScript writes dpkg's status file as the merge would leave it,
+// the last branch's that changed it, then appends the record of every
+// package another branch has in its own status and that one lacks, as
+// dpkg-query prints it, each branch's records ended by the blank line that
+// separates them from the next.
 const dpkgStatusScript = `set -e
+s=/var/lib/dpkg/status
+sum=$(md5sum < $s)
+for b in ` + dpkgBranchDir + `*; do
+	[ "$(md5sum < "$b$s")" = "$sum" ] || last=$b
+done
+[ -z "$last" ] || cat "$last$s" > $s
 have=$(dpkg-query -W -f '${binary:Package}\n')
 for b in ` + dpkgBranchDir + `*; do
 	missing=
@@ -90,24 +99,28 @@ $p
 "*) ;; *) missing="$missing $p" have="$have
 $p" ;; esac
 	done
-	[ -z "$missing" ] || { dpkg-query --admindir="$b/var/lib/dpkg" -s $missing && echo; } >> /var/lib/dpkg/status
+	[ -z "$missing" ] || { dpkg-query --admindir="$b/var/lib/dpkg" -s $missing && echo; } >> $s
 done`
 
-// dpkgStatus gives the merge of a parallel group with two or more apt
-// branches a dpkg status that lists what every branch installed. The
-// merge takes /var/lib/dpkg/status whole from the last branch that wrote
-// it, like any file two branches change, so the packages of the others
-// would be on disk but unknown to dpkg, apt and image scanners. It runs
-// as root in / on the merged state, with each apt branch mounted
-// read-only.
-func (b *stageBuild) dpkgStatus(merged llb.State, branches []llb.State, loc llb.ConstraintsOpt) llb.State {
+// dpkgStatus gives a parallel group with two or more apt branches a dpkg
+// status that lists what every branch installed. The merge takes
+// /var/lib/dpkg/status whole from the last branch that wrote it, like any
+// file two branches change, so the packages of the others would be on disk
+// but unknown to dpkg, apt and image scanners. The exec runs as root in /
+// on the state before the group, with every branch mounted read-only, and
+// writes the status file alone; its diff is the merge's last part. It
+// does not run on the merge, which the solver would then have to
+// materialize for it.
+func (b *stageBuild) dpkgStatus(base llb.State, branches []llb.State, apt int, loc llb.ConstraintsOpt) llb.State {
 	opts := []llb.RunOption{
 		llb.Args([]string{"/bin/sh", "-c", dpkgStatusScript}),
-		llb.WithCustomName(b.name("parallel: dpkg status of " + spec.Count(len(branches), "apt branch"))),
+		llb.WithCustomName(b.name("parallel: dpkg status of " + spec.Count(apt, "apt branch"))),
 		loc,
 	}
 	for i, st := range branches {
-		opts = append(opts, llb.AddMount(dpkgBranchDir+strconv.Itoa(i+1), st, llb.Readonly))
+		// Not content-cached: the solver would hash every file of each
+		// branch for the cache key, when the branch's own key says it all.
+		opts = append(opts, llb.AddMount(fmt.Sprintf("%s%03d", dpkgBranchDir, i+1), st, llb.Readonly, llb.ContentCache(llb.MountContentCacheOff)))
 	}
-	return llb.NewState(merged.Output()).Platform(b.platform).Run(opts...).Root()
+	return llb.NewState(base.Output()).Platform(b.platform).Run(opts...).Root()
 }

@@ -110,8 +110,8 @@ func TestAptListsOncePerImage(t *testing.T) {
 		}
 		n++
 		m := mountOf(t, op, aptListsDir)
-		if m.Output != int64(pb.SkipOutput) || m.Readonly || !slices.Contains(lists, digest.Digest(op.Inputs[m.Input].Digest)) {
-			t.Errorf("%s does not mount a copy of the lists: %+v", g.name(d), m)
+		if m.Output != int64(pb.SkipOutput) || m.Readonly || m.ContentCache != pb.MountContentCache_OFF || !slices.Contains(lists, digest.Digest(op.Inputs[m.Input].Digest)) {
+			t.Errorf("%s does not mount a copy of the lists, keyed on the lists' exec: %+v", g.name(d), m)
 		}
 		if a := mountOf(t, op, aptArchivesDir); a.Input != int64(pb.Empty) || a.Output != int64(pb.SkipOutput) || a.MountType != pb.MountType_BIND {
 			t.Errorf("%s: its archives are not an empty directory it throws away: %+v", g.name(d), a)
@@ -236,5 +236,39 @@ func TestAptScriptsDocumented(t *testing.T) {
 		if !bytes.Contains(dt, []byte("\n"+script+"\n")) {
 			t.Errorf("docs/spec.md does not show %s as it runs:\n%s", what, script)
 		}
+	}
+}
+
+// A parallel group with two or more apt branches gets one more exec that
+// writes dpkg's status on the state before the group, with every branch
+// mounted read-only; its diff is the merge's last part, so its status file
+// wins over the branches'.
+func TestParallelAptDpkgStatus(t *testing.T) {
+	g := marshal(t, compile(t, loadSpec(t, packagesSpec), testOpt("dev")).State)
+	d, op := g.one(t, "parallel: dpkg status of 2 apt branches")
+	ex := op.GetExec()
+	if ex.Meta.Args[2] != dpkgStatusScript || ex.Meta.User != "" || ex.Meta.Cwd != "/" {
+		t.Errorf("the dpkg status exec runs %q as %q in %q", ex.Meta.Args, ex.Meta.User, ex.Meta.Cwd)
+	}
+	root := digest.Digest(op.Inputs[0].Digest)
+	if name := g.name(root); !strings.Contains(name, "run: echo hi") && !strings.Contains(name, "apt: git") {
+		t.Errorf("the dpkg status exec runs on %s, want the state before the group", name)
+	}
+	var branches []string
+	for _, m := range ex.Mounts {
+		if strings.HasPrefix(m.Dest, dpkgBranchDir) {
+			if !m.Readonly || m.ContentCache != pb.MountContentCache_OFF {
+				t.Errorf("%s is mounted writable or content-cached: %+v", m.Dest, m)
+			}
+			branches = append(branches, g.name(digest.Digest(op.Inputs[m.Input].Digest)))
+		}
+	}
+	if len(branches) != 2 || !strings.Contains(branches[0], "apt: black") || !strings.Contains(branches[1], "apt: flake8") {
+		t.Errorf("the dpkg status exec mounts %q, want the two branches in order", branches)
+	}
+	_, merge := g.one(t, "parallel: merge 2 branches")
+	last := g.ops[digest.Digest(merge.Inputs[len(merge.Inputs)-1].Digest)]
+	if diff := last.GetDiff(); diff == nil || digest.Digest(last.Inputs[diff.Upper.Input].Digest) != d {
+		t.Errorf("the merge's last part is not the dpkg status exec's diff")
 	}
 }

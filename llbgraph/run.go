@@ -137,7 +137,10 @@ func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, er
 	}
 	if s.Lists != nil {
 		lists := b.packageLists(base, s, own, loc)
-		opts = append(opts, llb.AddMount(s.Lists.Dir, lists, llb.ForceNoOutput))
+		// Not content-cached: the solver would hash the lists (tens of
+		// megabytes) for the step's cache key, when the lists' own key
+		// says it all.
+		opts = append(opts, llb.AddMount(s.Lists.Dir, lists, llb.ForceNoOutput, llb.ContentCache(llb.MountContentCacheOff)))
 	}
 	opts = append(opts, own...)
 	cfg := s.Before()

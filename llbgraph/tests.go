@@ -182,7 +182,9 @@ func (c *compiler) fileTest(sp *stagePlan, ct *Test, label string, checker llb.S
 	}
 	args := append(slices.Clone(fileTestCommand), fileTestRoot, path.Join(testMount, FileTestResult), string(check))
 	run := checker.Run(llb.Args(args), llb.Network(llb.NetModeNone), llb.WithCustomName(ct.Name), c.location(t.Node.Range))
-	run.AddMount(fileTestRoot, sp.build.state, llb.Readonly)
+	// Not content-cached: the solver would hash every file of the image
+	// for the test's cache key, when the image's own key says it all.
+	run.AddMount(fileTestRoot, sp.build.state, llb.Readonly, llb.ContentCache(llb.MountContentCacheOff))
 	output := run.AddMount(testMount, c.outputDir(sp, label), llb.SourcePath(TestOutputDir))
 	ct.Output = &output
 	return nil
