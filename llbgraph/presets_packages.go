@@ -139,30 +139,22 @@ type listsImage struct {
 // base.
 func (b *stageBuild) packageLists(base llb.State, s *RunStep, own []llb.RunOption, loc llb.ConstraintsOpt) llb.State {
 	l := s.Lists
-	st, name := b.listsRoot(base, s, l.Name)
+	root, name := b.listsImage.state, b.c.prefix(b.platform, b.listsImage.name)+" "+l.Name
+	if root.Output() == nil {
+		root, name = base, b.name(l.Name)
+	}
 	script := l.Update + " && " + l.Sources + " > " + l.Dir + "/" + sourcesFile
-	opts := []llb.RunOption{llb.Args([]string{"/bin/sh", "-c", script}), llb.WithCustomName(name), loc}
+	opts := []llb.RunOption{llb.Args([]string{"/bin/sh", "-c", script}), llb.WithCustomName(spec.Escape(name)), loc}
 	if l.Tmpfs != "" {
 		opts = append(opts, llb.AddMount(l.Tmpfs, llb.Scratch(), llb.Tmpfs()))
 	}
 	// An error here is the budget's, which the stage reports after this step.
 	_ = b.c.budget.spend(opCost + len(script))
-	return st.Run(append(opts, own...)...).AddMount(l.Dir, llb.Scratch())
-}
-
-// listsRoot is the state the lists' update of step s runs on, and the
-// name of an exec there called what: the lineage's image (base when it
-// starts from none) with the stage's proxy variables.
-func (b *stageBuild) listsRoot(base llb.State, s *RunStep, what string) (llb.State, string) {
-	root, name := b.listsImage.state, spec.Escape(b.c.prefix(b.platform, b.listsImage.name)+" "+what)
-	if root.Output() == nil {
-		root, name = base, b.name(what)
-	}
 	st := llb.NewState(root.Output()).Platform(b.platform)
 	for _, kv := range s.Before().Image.Config.Env {
 		if k, v, _ := strings.Cut(kv, "="); IsProxyArg(k) {
 			st = st.AddEnv(k, v)
 		}
 	}
-	return st, name
+	return st.Run(append(opts, own...)...).AddMount(l.Dir, llb.Scratch())
 }

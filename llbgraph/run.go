@@ -119,16 +119,40 @@ func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, er
 		opts = append(opts, llb.AddEnv(k, v))
 		cost += len(kv)
 	}
-	for _, kv := range s.Env[:s.presetEnv] {
+	// What the step itself adds besides its command, the args it reads and
+	// its preset's env: a preset's package lists are updated with the same.
+	var own []llb.RunOption
+	for i, kv := range s.Env {
 		k, v, _ := strings.Cut(kv, "=")
-		opts = append(opts, llb.AddEnv(k, v))
+		if i < s.presetEnv {
+			opts = append(opts, llb.AddEnv(k, v))
+		} else {
+			own = append(own, llb.AddEnv(k, v))
+		}
 		cost += len(kv)
 	}
-	own, ownCost, err := b.ownOptions(s)
-	if err != nil {
-		return llb.State{}, err
+	if s.Insecure {
+		own = append(own, llb.Security(pb.SecurityMode_INSECURE))
 	}
-	cost += ownCost
+	own = append(own, b.c.opt.Run.options(s.Spec.Options().Network.Value)...)
+	cost += b.c.opt.Run.cost()
+	for _, d := range s.Devices {
+		own = append(own, cdiDevice(d))
+		cost += len(d.Name) + 16
+	}
+	for _, m := range s.Mounts {
+		opt, err := b.mount(m)
+		if err != nil {
+			return llb.State{}, err
+		}
+		own = append(own, opt)
+	}
+	if b.noCache {
+		own = append(own, llb.IgnoreCache)
+	}
+	if b.c.proxy != nil {
+		own = append(own, llb.WithProxy(*b.c.proxy))
+	}
 	for _, m := range s.Caches {
 		opts = append(opts, b.cacheMount(m))
 	}
@@ -151,44 +175,6 @@ func (b *stageBuild) run(base llb.State, s *RunStep, name string) (llb.State, er
 		return llb.State{}, b.c.errorf(n, "", n.Range, "%v", err)
 	}
 	return execState(base, cfg, b.platform).Run(opts...).Root(), nil
-}
-
-// ownOptions are what a run-like step adds besides its command, the args
-// it reads and its preset's env: its own env, security, network, devices
-// and mounts, and the build's run flags, --no-cache and proxy. A preset's
-// package lists are updated with the same. It also returns their cost in
-// the budget.
-func (b *stageBuild) ownOptions(s *RunStep) ([]llb.RunOption, int, error) {
-	var own []llb.RunOption
-	cost := 0
-	for _, kv := range s.Env[s.presetEnv:] {
-		k, v, _ := strings.Cut(kv, "=")
-		own = append(own, llb.AddEnv(k, v))
-		cost += len(kv)
-	}
-	if s.Insecure {
-		own = append(own, llb.Security(pb.SecurityMode_INSECURE))
-	}
-	own = append(own, b.c.opt.Run.options(s.Spec.Options().Network.Value)...)
-	cost += b.c.opt.Run.cost()
-	for _, d := range s.Devices {
-		own = append(own, cdiDevice(d))
-		cost += len(d.Name) + 16
-	}
-	for _, m := range s.Mounts {
-		opt, err := b.mount(m)
-		if err != nil {
-			return nil, 0, err
-		}
-		own = append(own, opt)
-	}
-	if b.noCache {
-		own = append(own, llb.IgnoreCache)
-	}
-	if b.c.proxy != nil {
-		own = append(own, llb.WithProxy(*b.c.proxy))
-	}
-	return own, cost, nil
 }
 
 // cdiDevice asks for a CDI device as dockerfile2llb does for RUN --device:
