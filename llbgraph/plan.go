@@ -32,11 +32,12 @@ type source struct {
 	at   spec.Range
 
 	// set by resolve
-	state   llb.State
-	image   *imageConfig // nil for a context without a config
-	ref     string       // an image pinned by digest
-	unknown bool         // an image whose config Evaluate did not look up
-	err     error        // why it could not be resolved, when Evaluate goes on
+	state    llb.State
+	image    *imageConfig // nil for a context without a config
+	ref      string       // an image pinned by digest
+	unknown  bool         // an image whose config Evaluate did not look up
+	rootOnly bool         // an image looked up only as a lists root (listsroot.go)
+	err      error        // why it could not be resolved, when Evaluate goes on
 }
 
 // planState is how far a stage's planning is.
@@ -68,6 +69,7 @@ type plan struct {
 	order    []*stagePlan
 	stages   map[string]*stagePlan
 	sources  map[string]*source
+	roots    []*source       // images package lists may be updated on (listsroot.go)
 	noCtx    map[string]bool // names with no named context, by platform
 	refs     map[any]*Ref    // *spec.Files and *spec.Mount to what they read
 	usesMain bool            // a reachable step reads the main context

@@ -14,7 +14,8 @@ import (
 // installs do not wait for each other.
 //
 // The lists exec (packageLists) runs the update on the image the stage's
-// lineage starts from (stageBuild.listsImage), as root in /, and nothing of
+// lineage starts from, or on an image that one is built on (listsroot.go;
+// stageBuild.listsImage), as root in /, and nothing of
 // the stage reaches it but its proxy variables and the step's own env,
 // mounts and network. Every step, stage and target that starts from the
 // same image therefore makes the same LLB vertex, which BuildKit solves

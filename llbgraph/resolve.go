@@ -24,6 +24,7 @@ const MaxConcurrentLookups = 16
 // MaxConcurrentLookups at a time, then the main context if a stage reads
 // it.
 func (c *compiler) resolve(ctx context.Context, p *plan) error {
+	c.planListsRoots(p)
 	if err := c.resolveSources(ctx, p); err != nil {
 		return err
 	}
@@ -77,6 +78,18 @@ func (c *compiler) resolveSources(ctx context.Context, p *plan) error {
 				s.err, err = err, nil
 			}
 			return err
+		})
+	}
+	for _, s := range p.roots {
+		if !s.rootOnly {
+			continue // one of the plan's, looked up above
+		}
+		eg.Go(func() error {
+			// not needed for the build: an image that cannot be looked up is no root
+			if err := c.resolveImage(ectx, s); err != nil {
+				s.err = err
+			}
+			return nil
 		})
 	}
 	return eg.Wait()

@@ -110,7 +110,7 @@ func (b *stageBuild) from(base *source) {
 	}
 	b.state = b.c.sourceState(base, b.name("from "+base.name), b.sp.stage.From.Range)
 	if base.kind == SourceImage && b.sp.model.baseImage != nil {
-		b.listsImage = listsImage{b.state, base.name}
+		b.listsImage = b.listsImageOf(base)
 	}
 }
 

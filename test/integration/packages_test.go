@@ -121,6 +121,11 @@ func TestTwinColdBakeUpdatesOncePerBase(t *testing.T) {
 	if len(w.updates) == 0 || len(w.updates) > len(bases) {
 		t.Errorf("a cold bake ran apt-get update %d times (%q), want 1 to %d (one per base: %v)", len(w.updates), w.updates, len(bases), bases)
 	}
+	// The seeded python:3.11-slim is debian:bookworm-slim and more layers
+	// (hack/seed-images.sh), as on Docker Hub: both update on the latter.
+	if len(w.updates) != 1 {
+		t.Errorf("a cold bake ran apt-get update %d times (%q), want once: python:3.11-slim updates on debian:bookworm-slim, its first layer", len(w.updates), w.updates)
+	}
 	for pkg, vs := range w.downloads {
 		for _, a := range vs {
 			for _, b := range vs {
@@ -201,6 +206,74 @@ stages:
 	}
 	if w := readAptWork(o.progress.Progress); len(w.updates) > 2 {
 		t.Errorf("apt-get update ran in %q, want the image's lists and the added step at most", w.updates)
+	}
+}
+
+// An image built on debian:bookworm-slim (its layers and more) updates its
+// lists on debian:bookworm-slim, as one exec with a stage from that image,
+// and an install in it still sees the repository its own layers add: its
+// sources differ from the lists' fingerprint, so it updates its copy.
+func TestAptListsOnRootImage(t *testing.T) {
+	token := randomToken(t)
+	derived := engineEnv(t, "REGISTRY") + "/ohlcv-test/apt-derived:" + token[:12]
+	dir := writeContext(t, `version: 1
+stages:
+  derived:
+    from: debian:bookworm-slim
+    steps:
+      - run: echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports-`+token+`.list
+`, nil)
+	cmd := buildxCommand(t, "build", "-f", "ohlcv.build.yaml", "--output", "type=image,name="+derived+",push=true", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BUILDX_BUILDER="+engineEnv(t, "BUILDX_BUILDER"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", derived, err, tail(string(out), 40))
+	}
+	dir = writeContext(t, `version: 1
+stages:
+  onderived:
+    from: `+derived+`
+    steps:
+      - run: echo `+token+` > /token
+      - apt: [debian-tag2upload-keyring]
+  plain:
+    from: debian:bookworm-slim
+    steps:
+      - run: echo `+token+` > /token
+      - apt: [hello]
+  all:
+    from: scratch
+    steps:
+      - copy: {from: onderived, src: /var/lib/dpkg/status, dst: /derived-status}
+      - copy: {from: plain, src: /usr/bin/hello, dst: /hello}
+`, nil)
+	o := run(t, inProcess, build{dir: dir, exporter: "local"}).must(t)
+	status, err := os.ReadFile(filepath.Join(o.local, "derived-status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(status, []byte("Package: debian-tag2upload-keyring\n")) {
+		t.Errorf("the backports-only package is not installed on the derived image")
+	}
+	var lists []string
+	for _, v := range o.progress.Vertices() {
+		if strings.HasSuffix(v.Name, "] apt-get update") {
+			lists = append(lists, v.Name)
+		}
+		log := o.progress.Log(v.Digest)
+		switch {
+		case strings.Contains(v.Name, "[onderived 3/3] apt:"):
+			if !bytes.Contains(log, []byte("bookworm-backports InRelease")) || bytes.Contains(log, []byte("Unable to locate package")) {
+				t.Errorf("the step on the derived image did not update its lists first:\n%s", log)
+			}
+		case strings.Contains(v.Name, "[plain 3/3] apt:"):
+			if updateLine.Match(log) {
+				t.Errorf("the step on the image's sources updated its lists again:\n%s", log)
+			}
+		}
+	}
+	if len(lists) != 1 || lists[0] != "[debian:bookworm-slim] apt-get update" {
+		t.Errorf("lists execs %q, want one, on debian:bookworm-slim", lists)
 	}
 }
 
