@@ -174,7 +174,10 @@ func (p *plan) listsRoot(base *source) *source {
 // listsImageOf is where a stage starting from the image base updates its
 // package lists (see listsRoot).
 func (b *stageBuild) listsImageOf(base *source) listsImage {
-	r := b.p.listsRoot(base)
+	var r *source
+	if base.image != nil {
+		r = b.p.listsRoot(base)
+	}
 	if r == nil {
 		return listsImage{b.state, base.name}
 	}
