@@ -77,7 +77,8 @@ func (b *bench) coldAll() ([]*figure, error) {
 		values: map[string]string{"bake": secs(c.bake.median()), "chain": secs(bw.chain), "cores": strconv.Itoa(runtime.NumCPU()),
 			"exec": secs(bw.exec), "seqExec": secs(sw.exec), "cpu": secs(bw.cpu), "seqCPU": secs(sw.cpu),
 			"cpuPerCore": secs(bw.cpu / time.Duration(runtime.NumCPU())),
-			"seq":        secs(c.seq.median()), "need": secs(need), "bound": cpuBound(bw.cpu, need)},
+			"seq":        secs(c.seq.median()), "need": secs(need), "bound": cpuBound(bw.cpu, need),
+			"targetRatio": strconv.FormatFloat(a1Target, 'f', -1, 64)},
 	}, c.bake, c.seq, a1Target)
 	a2 := timed(&figure{
 		id: "a2", what: what + ", one bake each", compared: "offline.build.yaml vs the equivalent Dockerfile (the peer), both with `docker buildx bake all`",
