@@ -1,11 +1,13 @@
 package llbgraph
 
 import (
+	"maps"
 	"slices"
 	"sort"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ohlcv-rag/ohlcv-build/llbgraph/spec"
 )
@@ -35,13 +37,13 @@ func (c *compiler) planListsRoots(p *plan) {
 	if c.opt.ResolveImageConfig == nil || !slices.ContainsFunc(p.order, func(sp *stagePlan) bool { return hasPackageSteps(sp.stage) }) {
 		return
 	}
-	var pls []string
+	pls := map[string]ocispecs.Platform{} // the plan's images' platforms, by imageID's form
 	for _, s := range p.sources {
-		if f := platforms.FormatAll(s.platform); s.kind == SourceImage && !slices.Contains(pls, f) {
-			pls = append(pls, f)
+		if s.kind == SourceImage {
+			pls[platforms.FormatAll(s.platform)] = s.platform
 		}
 	}
-	sort.Strings(pls)
+	keys := slices.Sorted(maps.Keys(pls))
 	for _, rt := range c.packageRoots() {
 		name, st := rt.name, rt.stage
 		named, err := reference.ParseNormalizedNamed(name)
@@ -49,12 +51,12 @@ func (c *compiler) planListsRoots(p *plan) {
 			continue
 		}
 		ref := reference.TagNameOnly(named).String()
-		for _, f := range pls {
-			pl, err := platforms.Parse(f)
-			if err != nil || c.namedContext(name, f) {
+		for _, k := range keys {
+			pl := pls[k]
+			if c.namedContext(name, pl) {
 				continue
 			}
-			s := p.sources["image:"+ref+"@"+f]
+			s := p.sources[imageID(ref, pl)]
 			if s == nil {
 				if len(p.roots) >= MaxConcurrentLookups {
 					return
@@ -66,14 +68,10 @@ func (c *compiler) planListsRoots(p *plan) {
 	}
 }
 
-// namedContext reports whether name at platform f is a named context,
+// namedContext reports whether name at platform pl is a named context,
 // which overrides an image of that name.
-func (c *compiler) namedContext(name, f string) bool {
+func (c *compiler) namedContext(name string, pl ocispecs.Platform) bool {
 	if c.opt.NamedContext == nil {
-		return false
-	}
-	pl, err := platforms.Parse(f)
-	if err != nil {
 		return false
 	}
 	load, err := c.opt.NamedContext(name, pl)
@@ -164,9 +162,6 @@ func (p *plan) listsRoot(base *source) *source {
 		if len(rids) < n || len(rids) == n && r.ref < bestRef {
 			best, bestRef, n = r, r.ref, len(rids)
 		}
-	}
-	if best != nil && best.ref == base.ref {
-		return nil
 	}
 	return best
 }

@@ -333,13 +333,19 @@ func (c *compiler) source(p *plan, n *spec.Node, key string, at spec.Range, name
 		return nil, nil, c.errorf(n, key, at, "%s", msg)
 	}
 	ref := reference.TagNameOnly(named).String()
-	id := "image:" + ref + "@" + platforms.FormatAll(pl)
+	id := imageID(ref, pl)
 	if s, ok := p.sources[id]; ok {
 		return s, nil, nil
 	}
 	s := &source{kind: SourceImage, name: name, platform: pl, ref: ref, node: n, key: key, at: at}
 	p.sources[id] = s
 	return s, nil, nil
+}
+
+// imageID is the key in plan.sources of the image ref (tagged, not yet
+// pinned) at platform pl.
+func imageID(ref string, pl ocispecs.Platform) string {
+	return "image:" + ref + "@" + platforms.FormatAll(pl)
 }
 
 // cycleOf names the cycle that a reference to name closes: the stages on

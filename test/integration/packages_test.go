@@ -163,47 +163,11 @@ func TestTwinColdBakeUpdatesOncePerBase(t *testing.T) {
 // stage on the same image with the image's sources does not.
 func TestAptAfterAddedRepository(t *testing.T) {
 	token := randomToken(t)
-	dir := writeContext(t, `version: 1
-stages:
-  added:
+	o := backportsBuild(t, token, "added", `
     from: debian:bookworm-slim
     steps:
       - run: echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports-`+token+`.list
-      - apt: [debian-tag2upload-keyring]
-  plain:
-    from: debian:bookworm-slim
-    steps:
-      - run: echo `+token+` > /token
-      - apt: [hello]
-  all:
-    from: scratch
-    steps:
-      - copy: {from: added, src: /var/lib/dpkg/status, dst: /added-status}
-      - copy: {from: plain, src: /usr/bin/hello, dst: /hello}
-`, nil)
-	o := run(t, inProcess, build{dir: dir, exporter: "local"}).must(t)
-	status, err := os.ReadFile(filepath.Join(o.local, "added-status"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(status, []byte("Package: debian-tag2upload-keyring\n")) {
-		t.Errorf("the backports-only package is not installed")
-	}
-	for _, v := range o.progress.Vertices() {
-		log := o.progress.Log(v.Digest)
-		switch {
-		case strings.Contains(v.Name, "[added 3/3] apt:"):
-			// It updates because its sources are not the image's, before
-			// it looks for the package, not as a fallback after failing.
-			if !bytes.Contains(log, []byte("bookworm-backports InRelease")) || bytes.Contains(log, []byte("Unable to locate package")) {
-				t.Errorf("the step after the added repository did not update its lists first:\n%s", log)
-			}
-		case strings.Contains(v.Name, "[plain 3/3] apt:"):
-			if updateLine.Match(log) {
-				t.Errorf("the step on the image's sources updated its lists again:\n%s", log)
-			}
-		}
-	}
+      - apt: [debian-tag2upload-keyring]`)
 	if w := readAptWork(o.progress.Progress); len(w.updates) > 2 {
 		t.Errorf("apt-get update ran in %q, want the image's lists and the added step at most", w.updates)
 	}
@@ -229,13 +193,34 @@ stages:
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", derived, err, tail(string(out), 40))
 	}
-	dir = writeContext(t, `version: 1
-stages:
-  onderived:
+	o := backportsBuild(t, token, "onderived", `
     from: `+derived+`
     steps:
       - run: echo `+token+` > /token
-      - apt: [debian-tag2upload-keyring]
+      - apt: [debian-tag2upload-keyring]`)
+	var lists []string
+	for _, v := range o.progress.Vertices() {
+		if strings.HasSuffix(v.Name, "] apt-get update") {
+			lists = append(lists, v.Name)
+		}
+	}
+	if len(lists) != 1 || lists[0] != "[debian:bookworm-slim] apt-get update" {
+		t.Errorf("lists execs %q, want one, on debian:bookworm-slim", lists)
+	}
+}
+
+// backportsBuild builds the stage name, whose body (from and steps) has
+// its third vertex install debian-tag2upload-keyring, a package only
+// bookworm-backports has, beside a stage plain on debian:bookworm-slim's
+// own sources that installs hello. It checks that the package is
+// installed, that name's install updated its lists before it looked for
+// the package (not as a fallback after failing), and that plain's did not
+// update.
+func backportsBuild(t *testing.T, token, name, body string) *outcome {
+	t.Helper()
+	dir := writeContext(t, `version: 1
+stages:
+  `+name+`:`+body+`
   plain:
     from: debian:bookworm-slim
     steps:
@@ -244,27 +229,23 @@ stages:
   all:
     from: scratch
     steps:
-      - copy: {from: onderived, src: /var/lib/dpkg/status, dst: /derived-status}
+      - copy: {from: `+name+`, src: /var/lib/dpkg/status, dst: /status}
       - copy: {from: plain, src: /usr/bin/hello, dst: /hello}
 `, nil)
 	o := run(t, inProcess, build{dir: dir, exporter: "local"}).must(t)
-	status, err := os.ReadFile(filepath.Join(o.local, "derived-status"))
+	status, err := os.ReadFile(filepath.Join(o.local, "status"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(status, []byte("Package: debian-tag2upload-keyring\n")) {
-		t.Errorf("the backports-only package is not installed on the derived image")
+		t.Errorf("the backports-only package is not installed in %s", name)
 	}
-	var lists []string
 	for _, v := range o.progress.Vertices() {
-		if strings.HasSuffix(v.Name, "] apt-get update") {
-			lists = append(lists, v.Name)
-		}
 		log := o.progress.Log(v.Digest)
 		switch {
-		case strings.Contains(v.Name, "[onderived 3/3] apt:"):
+		case strings.Contains(v.Name, "["+name+" 3/3] apt:"):
 			if !bytes.Contains(log, []byte("bookworm-backports InRelease")) || bytes.Contains(log, []byte("Unable to locate package")) {
-				t.Errorf("the step on the derived image did not update its lists first:\n%s", log)
+				t.Errorf("the install of %s, whose sources add a repository, did not update its lists first:\n%s", name, log)
 			}
 		case strings.Contains(v.Name, "[plain 3/3] apt:"):
 			if updateLine.Match(log) {
@@ -272,9 +253,7 @@ stages:
 			}
 		}
 	}
-	if len(lists) != 1 || lists[0] != "[debian:bookworm-slim] apt-get update" {
-		t.Errorf("lists execs %q, want one, on debian:bookworm-slim", lists)
-	}
+	return o
 }
 
 // An arg the apt step reads through its env busts its lists, so a new
