@@ -27,27 +27,36 @@ import (
 // context's paths (mainContextPaths): a stage then compiles to the same
 // LLB whatever the target, and the targets of one bake share the update.
 // An image that cannot be looked up is no candidate, and at most
-// MaxConcurrentLookups images are looked up for this.
+// MaxConcurrentLookups images are looked up for this, all of them from
+// registries the plan's own images come from: a registry the target does
+// not read from, one that is down or never answers, must not hold up or
+// fail the build (TestListsRootOtherRegistry).
 
 // planListsRoots adds to the plan the images that stages with apt or apk
 // steps start their lineage from (p.roots), at the platforms of the plan's
 // images, when a planned stage has such steps: the images the lists may
-// be updated on. The plan's own sources are reused.
+// be updated on, from the registries of the plan's images. The plan's own
+// sources are reused.
 func (c *compiler) planListsRoots(p *plan) {
 	if c.opt.ResolveImageConfig == nil || !slices.ContainsFunc(p.order, func(sp *stagePlan) bool { return hasPackageSteps(sp.stage) }) {
 		return
 	}
 	pls := map[string]ocispecs.Platform{} // the plan's images' platforms, by imageID's form
+	registries := map[string]bool{}
 	for _, s := range p.sources {
-		if s.kind == SourceImage {
-			pls[platforms.FormatAll(s.platform)] = s.platform
+		if s.kind != SourceImage {
+			continue
+		}
+		pls[platforms.FormatAll(s.platform)] = s.platform
+		if named, err := reference.ParseNormalizedNamed(s.ref); err == nil {
+			registries[reference.Domain(named)] = true
 		}
 	}
 	keys := slices.Sorted(maps.Keys(pls))
 	for _, rt := range c.packageRoots() {
 		name, st := rt.name, rt.stage
 		named, err := reference.ParseNormalizedNamed(name)
-		if err != nil {
+		if err != nil || !registries[reference.Domain(named)] {
 			continue
 		}
 		ref := reference.TagNameOnly(named).String()

@@ -13,23 +13,28 @@ import (
 )
 
 // layeredImages are images by their layers: python is debian and one more
-// layer, debian-12 is debian under another name, tools shares no layer.
+// layer, debian-12 is debian under another name, tools shares no layer,
+// private.example's tools is debian and one more layer in another registry.
 var layeredImages = map[string][]string{
 	"docker.io/library/debian:bookworm-slim": {"debian"},
 	"docker.io/library/debian:12-slim":       {"debian"},
 	"docker.io/library/python:3.11-slim":     {"debian", "python"},
 	"docker.io/library/tools:1":              {"tools", "more"},
+	"private.example/tools:1":                {"debian", "private"},
 }
 
-// layeredResolve resolves layeredImages, recording each ref it is asked.
+// layeredResolve resolves layeredImages, recording each ref it is asked
+// and the name its progress gives the lookup.
 type layeredResolve struct {
-	mu    sync.Mutex
-	calls []string
+	mu       sync.Mutex
+	calls    []string
+	logNames []string
 }
 
-func (r *layeredResolve) resolve(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+func (r *layeredResolve) resolve(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
 	r.mu.Lock()
 	r.calls = append(r.calls, ref)
+	r.logNames = append(r.logNames, opt.LogName)
 	r.mu.Unlock()
 	layers, ok := layeredImages[ref]
 	if !ok {
@@ -69,8 +74,12 @@ stages:
     from: tools:1
     steps:
       - apt: [git]
+  missing:
+    from: missing:1
+    steps:
+      - apt: [make]
   private:
-    from: private.example/missing:1
+    from: private.example/tools:1
     steps:
       - apt: [make]
   plain:
@@ -115,8 +124,8 @@ func TestListsRootPrefixImage(t *testing.T) {
 	if app[0] != prod[0] || app[0] != other[0] {
 		t.Errorf("app, prod and other make different lists execs: %s, %s, %s", app[0], prod[0], other[0])
 	}
-	if !strings.Contains(strings.Join(calls, " "), "private.example/missing:1") {
-		t.Errorf("app looked up %v, want the private image too (a candidate root)", calls)
+	if !strings.Contains(strings.Join(calls, " "), "docker.io/library/missing:1") {
+		t.Errorf("app looked up %v, want the missing image too (a candidate root)", calls)
 	}
 	_, toolsImages, _ := listsOf(t, "tools")
 	if len(toolsImages) != 1 || !strings.Contains(toolsImages[0], "tools:1") {
@@ -129,5 +138,32 @@ func TestListsRootNotLookedUpWithoutPackages(t *testing.T) {
 	_, _, calls := listsOf(t, "plain")
 	if len(calls) != 1 || calls[0] != "docker.io/library/python:3.11-slim" {
 		t.Errorf("plain looked up %v, want only python:3.11-slim", calls)
+	}
+}
+
+// The images of other stages are looked up only in the registries the
+// target's own images come from, and progress names those lookups
+// optional: a registry the target never reads from, down or never
+// answering, cannot hold up or fail its build.
+func TestListsRootOtherRegistry(t *testing.T) {
+	r := &layeredResolve{}
+	opt := testOpt("app")
+	opt.ResolveImageConfig = r.resolve
+	compile(t, loadSpec(t, listsRootSpec), opt)
+	for i, ref := range r.calls {
+		if strings.HasPrefix(ref, "private.example/") {
+			t.Errorf("app looked up %s, an image of a registry none of its images come from", ref)
+		}
+		optional := strings.HasSuffix(r.logNames[i], "(optional: for shared package lists)")
+		if own := ref == "docker.io/library/python:3.11-slim"; own == optional {
+			t.Errorf("the lookup of %s is named %q", ref, r.logNames[i])
+		}
+	}
+	r = &layeredResolve{}
+	opt = testOpt("private")
+	opt.ResolveImageConfig = r.resolve
+	compile(t, loadSpec(t, listsRootSpec), opt)
+	if got := strings.Join(r.calls, " "); got != "private.example/tools:1" {
+		t.Errorf("private looked up %s, want only its own private.example/tools:1", got)
 	}
 }

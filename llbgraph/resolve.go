@@ -112,8 +112,12 @@ func (c *compiler) resolveImage(ctx context.Context, s *source) error {
 	if c.opt.ResolveImageConfig == nil {
 		return errors.New("llbgraph: Opt.ResolveImageConfig is required to build from images")
 	}
+	logName := "[internal] load metadata for " + s.ref
+	if s.rootOnly {
+		logName += " (optional: for shared package lists)"
+	}
 	mutRef, dgst, dt, err := c.opt.ResolveImageConfig(ctx, s.ref, sourceresolver.Opt{
-		LogName: "[internal] load metadata for " + s.ref,
+		LogName: logName,
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &s.platform,
 			ResolveMode: c.opt.ImageResolveMode.String(),

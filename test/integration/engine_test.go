@@ -129,6 +129,8 @@ type build struct {
 	exportAttrs map[string]string
 	// allow are the entitlements granted (buildx --allow).
 	allow []string
+	// timeout ends the build with an error; zero is ten minutes.
+	timeout time.Duration
 }
 
 // outcome is what a build produced and showed.
@@ -142,7 +144,11 @@ type outcome struct {
 func run(t *testing.T, m mode, b build) *outcome {
 	t.Helper()
 	c := newClient(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	timeout := b.timeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
 	locals := map[string]fsutil.FS{}

@@ -4,11 +4,14 @@ package integration
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client"
 
@@ -206,6 +209,67 @@ stages:
 	}
 	if len(lists) != 1 || lists[0] != "[debian:bookworm-slim] apt-get update" {
 		t.Errorf("lists execs %q, want one, on debian:bookworm-slim", lists)
+	}
+}
+
+// The images that other stages of the spec start from are looked up for
+// shared package lists only in the registries the target's own images come
+// from. A stage from a registry that accepts connections and never answers
+// does not hold up a target that does not build from it; an image of the
+// same registry that does not exist is left out, its lookup named optional,
+// and the build succeeds.
+func TestAptListsRootLookupsOptional(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		var held []net.Conn // never answered, closed with the test
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			held = append(held, c)
+		}
+	}()
+	token := randomToken(t)
+	hangs := ln.Addr().String() + "/ohlcv-test/hangs:1"
+	missing := "debian:missing-" + token[:12]
+	dir := writeContext(t, `version: 1
+stages:
+  good:
+    from: debian:bookworm-slim
+    steps:
+      - run: echo `+token+` > /token
+      - apt: [hello]
+  unreachable:
+    from: `+hangs+`
+    steps:
+      - apt: [curl]
+  missing:
+    from: `+missing+`
+    steps:
+      - apt: [curl]
+`, nil)
+	o := run(t, inProcess, build{dir: dir, exporter: "", attrs: map[string]string{"target": "good"}, timeout: 2 * time.Minute}).must(t)
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the build of good connected %d times to %s, a registry only another stage reads from", n, ln.Addr())
+	}
+	if got := o.progress.named(hangs); len(got) != 0 {
+		t.Errorf("progress names %q", got)
+	}
+	lookups := o.progress.named("docker.io/library/" + missing)
+	if len(lookups) != 1 || !strings.HasSuffix(lookups[0], " (optional: for shared package lists)") {
+		t.Errorf("lookups of %s: %q, want one, named optional", missing, lookups)
 	}
 }
 
