@@ -7,7 +7,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lock engine
 
-if [[ -x $BIN/buildx ]] && buildx inspect "$BUILDER_NAME" >/dev/null 2>&1; then
+# Only a builder that points at this state's socket is ours: another checkout's
+# engine may use the same name (OHLCV_BUILDER unset in both).
+if [[ -x $BIN/buildx ]] && buildx inspect "$BUILDER_NAME" 2>/dev/null | grep -qF "unix://$BUILDKIT_SOCK"; then
   # Removing a remote-driver builder only drops buildx's record; the daemon is ours to stop.
   buildx rm "$BUILDER_NAME" >/dev/null 2>&1 || log "could not remove buildx builder $BUILDER_NAME"
 fi
