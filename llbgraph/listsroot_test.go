@@ -154,7 +154,7 @@ func TestListsRootOtherRegistry(t *testing.T) {
 		if strings.HasPrefix(ref, "private.example/") {
 			t.Errorf("app looked up %s, an image of a registry none of its images come from", ref)
 		}
-		optional := strings.HasSuffix(r.logNames[i], "(optional: for shared package lists)")
+		optional := strings.HasSuffix(r.logNames[i], optionalLookup)
 		if own := ref == "docker.io/library/python:3.11-slim"; own == optional {
 			t.Errorf("the lookup of %s is named %q", ref, r.logNames[i])
 		}

@@ -20,6 +20,10 @@ import (
 // not open two thousand requests to the registry.
 const MaxConcurrentLookups = 16
 
+// optionalLookup ends the progress name of a lookup the build does not
+// need: an image looked up only as a lists root (listsroot.go).
+const optionalLookup = " (optional: for shared package lists)"
+
 // resolve loads every image config and named context the plan needs,
 // MaxConcurrentLookups at a time, then the main context if a stage reads
 // it.
@@ -114,7 +118,7 @@ func (c *compiler) resolveImage(ctx context.Context, s *source) error {
 	}
 	logName := "[internal] load metadata for " + s.ref
 	if s.rootOnly {
-		logName += " (optional: for shared package lists)"
+		logName += optionalLookup
 	}
 	mutRef, dgst, dt, err := c.opt.ResolveImageConfig(ctx, s.ref, sourceresolver.Opt{
 		LogName: logName,

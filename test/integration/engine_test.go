@@ -124,7 +124,7 @@ type build struct {
 	secrets  map[string][]byte
 	locals   map[string]string
 	attach   []session.Attachable
-	exporter string // "oci" (default), "local" or "" for none
+	exporter string // "oci" (the default, also ""), "local", or "none"
 	// exportAttrs are more attributes of the oci exporter.
 	exportAttrs map[string]string
 	// allow are the entitlements granted (buildx --allow).

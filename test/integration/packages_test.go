@@ -260,7 +260,7 @@ stages:
     steps:
       - apt: [curl]
 `, nil)
-	o := run(t, inProcess, build{dir: dir, exporter: "", attrs: map[string]string{"target": "good"}, timeout: 2 * time.Minute}).must(t)
+	o := run(t, inProcess, build{dir: dir, exporter: "none", attrs: map[string]string{"target": "good"}, timeout: 2 * time.Minute}).must(t)
 	if n := accepted.Load(); n != 0 {
 		t.Errorf("the build of good connected %d times to %s, a registry only another stage reads from", n, ln.Addr())
 	}
